@@ -1,0 +1,3 @@
+from debugkit.cli import main
+
+raise SystemExit(main())

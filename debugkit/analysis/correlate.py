@@ -1,0 +1,227 @@
+"""The join: action -> element -> HTML node -> network entries and console lines.
+
+Pure functions over :class:`RunData`; no I/O. Ids are resolved only in their own step's
+scrape, because a new document numbers its elements from ``AAAB`` again.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from debugkit.model import Action, ConsoleLine, Element, HtmlNode, NetworkEntry, RunData, StepData
+from debugkit.parsers.elements import element_from_dict
+from debugkit.parsers.html import snippet
+
+# Requests fired by the last action can land after the step row's last update.
+DEFAULT_GRACE = timedelta(seconds=2)
+
+
+@dataclass
+class ElementJoin:
+    """What the chosen element id turned out to be."""
+
+    found: bool | None  # None: nothing to look it up in
+    source: str | None  # "tree" | "action_data" | None
+    element: Element | None = None
+    html: HtmlNode | None = None
+    in_scrape: bool | None = None  # the id is in this step's css map / tree
+    note: str | None = None  # why it was not found, or what could not be checked
+
+
+@dataclass
+class ActionView:
+    step: StepData
+    action: Action
+    element: ElementJoin | None  # None: the action targets no element
+    window: tuple[datetime | None, datetime | None] = (None, None)
+    network: list[NetworkEntry] = field(default_factory=list)
+    console: list[ConsoleLine] = field(default_factory=list)
+    post_html_index: int | None = None  # which html_action was taken after this action
+
+    @property
+    def ref(self) -> str:
+        return f"step:{self.step.step_id}/action:{self.action.index}"
+
+    @property
+    def outcome(self) -> str:
+        """succeeded | failed | not executed | unknown | skipped."""
+        action = self.action
+        if action.executed is False:
+            return "not executed"
+        result = action.result
+        if result is None:
+            if action.status in {"completed", "failed", "skipped"}:
+                return {"completed": "succeeded", "failed": "failed", "skipped": "skipped"}[action.status]
+            return "unknown"
+        if action.status == "skipped":
+            return "skipped"
+        return "succeeded" if result.success else "failed"
+
+    @property
+    def real_failure(self) -> bool:
+        """A failure that means something: ``wait`` always ends in a failure result by design."""
+        return self.outcome == "failed" and self.action.action_type != "wait"
+
+
+@dataclass
+class StepView:
+    step: StepData
+    actions: list[ActionView]
+    window: tuple[datetime | None, datetime | None]
+    network: list[NetworkEntry] = field(default_factory=list)  # everything in the step's window
+    console: list[ConsoleLine] = field(default_factory=list)
+
+
+@dataclass
+class Correlation:
+    run: RunData
+    steps: list[StepView]
+    owner: dict[int, ActionView]  # HAR entry index -> the action it is attributed to
+    step_of_entry: dict[int, StepView]
+
+    def action_of(self, entry: NetworkEntry) -> ActionView | None:
+        return self.owner.get(entry.index)
+
+    def step_of(self, entry: NetworkEntry) -> StepView | None:
+        return self.step_of_entry.get(entry.index)
+
+    def all_actions(self) -> list[ActionView]:
+        return [view for step in self.steps for view in step.actions]
+
+
+def correlate(run: RunData, grace: timedelta = DEFAULT_GRACE) -> Correlation:
+    steps = [_step_view(run, position, grace) for position in range(len(run.steps))]
+    owner: dict[int, ActionView] = {}
+    step_of_entry: dict[int, StepView] = {}
+    timed = [e for e in run.network if e.started_at is not None]
+    times = [e.started_at for e in timed]
+    console_timed = sorted((c for c in run.console if c.timestamp), key=lambda c: c.timestamp)
+    console_times = [c.timestamp for c in console_timed]
+    for view in steps:
+        view.network = _in_window(timed, times, view.window)
+        for entry in view.network:
+            step_of_entry.setdefault(entry.index, view)
+        view.console = _in_window(console_timed, console_times, view.window)
+        for action_view in view.actions:
+            action_view.network = _in_window(timed, times, action_view.window)
+            for entry in action_view.network:
+                owner.setdefault(entry.index, action_view)
+            action_view.console = _in_window(console_timed, console_times, action_view.window)
+    return Correlation(run=run, steps=steps, owner=owner, step_of_entry=step_of_entry)
+
+
+def _step_view(run: RunData, position: int, grace: timedelta) -> StepView:
+    step = run.steps[position]
+    following = run.steps[position + 1] if position + 1 < len(run.steps) else None
+    end = step.modified_at
+    if end is None and following is not None:
+        end = following.created_at
+    if end is None and following is None:
+        end = run.finished_at
+    if end is not None:
+        end = end + grace
+    start = step.created_at
+    if start is None and step.times_estimated:  # the first estimated step: from the start of the log
+        start = datetime.min.replace(tzinfo=UTC)
+    window = (start, end)
+
+    views = [ActionView(step=step, action=a, element=join_element(step, a)) for a in step.actions]
+    _assign_post_html(step, views)
+    started = [v for v in views if v.action.started_at is not None]
+    started.sort(key=lambda v: v.action.started_at)
+    for i, view in enumerate(started):
+        nxt = started[i + 1].action.started_at if i + 1 < len(started) else end
+        view.window = (view.action.started_at, nxt)
+    for view in views:
+        if view.element and view.element.html and view.post_html_index is not None:
+            snapshot = step.html_actions[view.post_html_index]
+            if snapshot is not None and view.action.element_id:
+                view.element.html.present_after_action = snapshot.has(view.action.element_id)
+    return StepView(step=step, actions=views, window=window)
+
+
+def _in_window(items: list, times: list[datetime], window: tuple[datetime | None, datetime | None]) -> list:
+    start, end = window
+    if start is None or end is None:
+        return []
+    lo = bisect_left(times, start)
+    hi = bisect_left(times, end)
+    return items[lo:hi]
+
+
+def join_element(step: StepData, action: Action) -> ElementJoin | None:
+    """Resolve the action's element id in its own step: tree first, else the action's element data."""
+    element_id = action.element_id
+    if not element_id:
+        return None
+    in_scrape = None
+    if step.scrape_ids is not None:
+        in_scrape = element_id in step.scrape_ids
+    if step.elements is not None:
+        in_scrape = bool(in_scrape) or element_id in step.elements
+
+    element: Element | None = None
+    source: str | None = None
+    if step.elements and element_id in step.elements:
+        element, source = step.elements[element_id], "tree"
+    elif action.element_data:
+        element = element_from_dict(action.element_data)
+        if element is not None:
+            source = "action_data"
+    if element is not None:
+        element.page_url = element.page_url or action.page_url
+        join = ElementJoin(found=True, source=source, element=element, in_scrape=in_scrape)
+        join.html, join.note = _html_node(step, element)
+        return join
+    if step.elements is None and step.scrape_ids is None:
+        return ElementJoin(
+            found=None,
+            source=None,
+            note=f"no element tree for step {step.label}, and the action carries no element data",
+        )
+    size = len(step.elements) if step.elements is not None else len(step.scrape_ids or ())
+    if in_scrape:
+        return ElementJoin(found=True, source=None, in_scrape=True, note="id is in the css map only")
+    return ElementJoin(
+        found=False,
+        source=None,
+        in_scrape=False,
+        note=f"id {element_id} is not among the {size} elements of step {step.label}'s scrape",
+    )
+
+
+def _html_node(step: StepData, element: Element) -> tuple[HtmlNode | None, str | None]:
+    if element.frame_chain:
+        return None, "inside an iframe: html_scrape holds the main frame only"
+    if step.html_scrape is None:
+        return None, "no html_scrape for this step"
+    tag = step.html_scrape.node(element.element_id)
+    if tag is None:
+        return None, "not in html_scrape (shadow DOM, or removed before the snapshot)"
+    return HtmlNode(outer_html=snippet(tag), label=step.html_scrape.label_for(tag)), None
+
+
+def _assign_post_html(step: StepData, views: list[ActionView]) -> None:
+    """Pair each executed action with the html_action taken after it.
+
+    The action's ``screenshot_artifact_id`` names its post-action screenshot; html_action files
+    are written in the same order. Without it, executed actions are paired in order when the
+    counts agree.
+    """
+    if not step.html_actions:
+        return
+    shot_ids = [s.artifact_id for s in step.screenshots_action]
+    executed = [v for v in views if v.action.executed]
+    paired_by_id = False
+    for view in executed:
+        sid = view.action.screenshot_artifact_id
+        if sid and sid in shot_ids:
+            index = shot_ids.index(sid)
+            if index < len(step.html_actions):
+                view.post_html_index = index
+                paired_by_id = True
+    if not paired_by_id and len(executed) == len(step.html_actions):
+        for index, view in enumerate(executed):
+            view.post_html_index = index

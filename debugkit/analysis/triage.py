@@ -1,0 +1,57 @@
+"""One call from a parsed run to everything the reporters show."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from debugkit.analysis.correlate import Correlation, StepView, correlate
+from debugkit.analysis.diagnose import Diagnosis, diagnose
+from debugkit.errors import UsageError
+from debugkit.model import RunData
+
+
+@dataclass
+class Triage:
+    run: RunData
+    corr: Correlation
+    diagnosis: Diagnosis
+    focus: StepView | None = None  # set by --step
+
+    @property
+    def steps(self) -> list[StepView]:
+        return [self.focus] if self.focus else self.corr.steps
+
+    def failing_step_first(self) -> list[StepView]:
+        """The steps with the decisive step first, then the others in run order."""
+        decisive = self.diagnosis.decisive or self.diagnosis.failing.view
+        steps = self.steps
+        if decisive is None or self.focus:
+            return steps
+        first = [s for s in steps if s.step is decisive.step]
+        return first + [s for s in steps if s.step is not decisive.step]
+
+
+def analyse(run: RunData, step: str | None = None) -> Triage:
+    corr = correlate(run)
+    triage = Triage(run=run, corr=corr, diagnosis=diagnose(corr))
+    if step is not None:
+        triage.focus = select_step(corr, step)
+    return triage
+
+
+def select_step(corr: Correlation, selector: str) -> StepView:
+    """A step by id (``stp_…``), by order (``2``: its latest retry) or by order.retry (``2.1``)."""
+    wanted = selector.strip()
+    for view in corr.steps:
+        if view.step.step_id == wanted:
+            return view
+    order, _, retry = wanted.partition(".")
+    if order.isdigit() and (retry == "" or retry.isdigit()):
+        matches = [
+            v for v in corr.steps
+            if v.step.order == int(order) and (retry == "" or v.step.retry_index == int(retry))
+        ]
+        if matches:
+            return max(matches, key=lambda v: v.step.retry_index)
+    known = ", ".join(f"{v.step.label} ({v.step.step_id})" for v in corr.steps) or "none"
+    raise UsageError(f"no step '{selector}' in this run; steps are: {known}")

@@ -1,0 +1,491 @@
+"""Read a HAR (as Playwright writes it for Skyvern, or as Chrome exports it) into NetworkEntry rows.
+
+What this module guarantees:
+
+* :func:`parse_har` never raises on any input: damage becomes a line in ``HarParse.problems``.
+* A truncated or damaged HAR still yields every complete entry before the damage.
+* The failure dialects are folded into one shape: Playwright ``status -1`` + ``_failureText``,
+  Chrome ``status 0`` + ``_error``, unfinished ``time -1``, and HTTP ``>= 400``.
+
+haralyzer's entry model (:class:`haralyzer.assets.HarEntry` and its ``request``/``response``) reads
+the standard fields. Its pitfalls are stepped around on purpose, each with a test in
+``tests/test_har.py``:
+
+(a) ``HarParser.pages`` / ``HarPage`` rebuild every page and entry on each access: not used.
+(b) ``HarEntry.startTime`` uses dateutil (slow, and page sorting crashes when naive and aware times
+    mix): ``startedDateTime`` goes through :func:`debugkit.timeutil.parse_time` instead.
+(c) the status filters match regexes over the status text (``"4"`` matches 304): not used.
+(d) properties raise ``KeyError`` on optional fields (``response.text`` with bodies omitted,
+    ``pageref``, ``serverAddress``, ``port``): optional and vendor (``_``) fields are read from the
+    raw dict.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import math
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from haralyzer.assets import HarEntry
+
+from debugkit.model import NetworkEntry
+from debugkit.timeutil import parse_time
+
+__all__ = ["HarParse", "parse_har"]
+
+PENDING_ERROR = "pending (no response)"
+_ABORTED = "ERR_ABORTED"
+_BOM = b"\xef\xbb\xbf"
+_ENTRIES_START = re.compile(r'"entries"\s*:\s*\[')
+_ENTRIES_START_B = re.compile(rb'"entries"\s*:\s*\[')
+_FIRST_KEY_B = re.compile(rb'\s*\{\s*("[A-Za-z0-9_$@-]+")\s*:')
+_GAP_BEFORE_B = re.compile(rb"\}\s*,\s*\{\s*$")
+_GAP_WINDOW = 256
+_CHUNK_BYTES = 1 << 20
+_WS = re.compile(r"[ \t\n\r]*")
+_SHOWN_INDEXES = 5
+
+
+@dataclass
+class HarParse:
+    """The result of :func:`parse_har`: the entries read, and one line per kind of damage met."""
+
+    entries: list[NetworkEntry]
+    problems: list[str] = field(default_factory=list)
+
+
+def parse_har(data: bytes) -> HarParse:
+    """Parse HAR bytes into normalised :class:`NetworkEntry` rows; never raises.
+
+    ``raw`` of each entry is the entry dict itself (no copy). Entries that cannot be used are
+    skipped, and fields of the wrong type are defaulted; both are counted in ``problems``.
+    """
+    problems: list[str] = []
+    try:
+        with _gc_paused():
+            raw_entries = _load_entries(data, problems)
+            if raw_entries is None:
+                return HarParse([], problems)
+            entries = _normalise_all(raw_entries, problems)
+            _mark_superseded_navigations(entries)
+    except Exception as exc:  # last resort: the contract is "never raises"
+        return HarParse([], [*problems, f"HAR could not be read: {type(exc).__name__}: {exc}"])
+    return HarParse(entries, problems)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic GC while building the (acyclic) entry tree: it only rescans live objects."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+# --- loading ------------------------------------------------------------------------------------
+
+
+def _load_entries(data: bytes | bytearray | memoryview | str, problems: list[str]) -> list[Any] | None:
+    """Return ``log.entries`` (possibly recovered from damaged JSON), or None with a problem."""
+    if len(data) == 0:
+        problems.append("HAR is empty")
+        return None
+    if isinstance(data, str):
+        data = data.encode("utf-8", errors="surrogatepass")
+    elif isinstance(data, memoryview):
+        data = bytes(data)
+    if data[:3] == _BOM:
+        data = data[3:]
+    entries = _load_in_chunks(data)
+    if entries is not None:
+        return entries
+    try:
+        doc = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        return _recover(data, str(exc), problems)
+    return _entries_of(doc, problems)
+
+
+def _load_in_chunks(data: bytes | bytearray) -> list[Any] | None:
+    """Parse ``log.entries`` about a megabyte at a time; None when this fast path does not apply.
+
+    One ``orjson.loads`` of a whole HAR holds the parser's own document (several times the file)
+    next to the Python objects; parsing the entries array in slices keeps only one slice's worth.
+    The document around the array is checked by parsing it with a placeholder in the array, and
+    every slice must parse as a list of complete values, so a slice boundary can only fall between
+    two entries; if anything does not parse, the caller parses the whole document instead.
+    """
+    opening = _ENTRIES_START_B.search(data)
+    closing = data.rfind(b"]")
+    if opening is None or closing < opening.end():
+        return None
+    start = opening.end()
+    try:
+        skeleton = orjson.loads(b"".join((data[:start], b"0", data[closing:])))
+    except orjson.JSONDecodeError:
+        return None
+    log = skeleton.get("log") if isinstance(skeleton, dict) else None
+    if not isinstance(log, dict) or log.get("entries") != [0]:
+        return None  # the array found is not log.entries
+    marker = _first_key(data, start, closing)
+    entries: list[Any] = []
+    shared: dict[str, str] = {}
+    while start < closing:
+        cut = _next_boundary(data, start + _CHUNK_BYTES, closing, marker)
+        end = closing if cut is None else cut
+        try:
+            chunk = orjson.loads(b"".join((b"[", data[start:end], b"]")))
+        except orjson.JSONDecodeError:
+            return None
+        _share_header_strings(chunk, shared)
+        entries.extend(chunk)
+        start = end + 1
+    return entries
+
+
+def _share_header_strings(entries: list[Any], shared: dict[str, str]) -> None:
+    """Make equal header names and values one string object (in place; values are unchanged).
+
+    Headers are most of a HAR and repeat endlessly (User-Agent, Accept, ...), while the parser
+    makes a new string for every occurrence: sharing them cuts the entries' memory by about a fifth.
+    """
+    share = shared.setdefault
+    for entry in entries:
+        if type(entry) is not dict:
+            continue
+        for part in (entry.get("request"), entry.get("response")):
+            headers = part.get("headers") if type(part) is dict else None
+            if type(headers) is not list:
+                continue
+            for header in headers:
+                if type(header) is dict:
+                    name, value = header.get("name"), header.get("value")
+                    if type(name) is str:
+                        header["name"] = share(name, name)
+                    if type(value) is str:
+                        header["value"] = share(value, value)
+
+
+def _first_key(data: bytes | bytearray, start: int, stop: int) -> bytes | None:
+    """The quoted first key of the array's first object (``b'"startedDateTime"'``), if plain."""
+    found = _FIRST_KEY_B.match(data, start, stop)
+    return found.group(1) if found else None
+
+
+def _next_boundary(data: bytes | bytearray, pos: int, stop: int, marker: bytes | None) -> int | None:
+    """Offset of a ``,`` in ``}, {"<marker>"`` at or after ``pos``: a likely gap between entries."""
+    if marker is None:
+        return None
+    while pos < stop:
+        found = data.find(marker, pos, stop)
+        if found < 0:
+            return None
+        gap = _GAP_BEFORE_B.search(data, max(found - _GAP_WINDOW, 0), found)
+        if gap is not None and gap.end() == found:
+            return gap.start() + gap.group(0).index(b",")
+        pos = found + 1
+    return None
+
+
+def _entries_of(doc: Any, problems: list[str]) -> list[Any] | None:
+    """``doc["log"]["entries"]`` when the document is a HAR; else None with a problem."""
+    log = doc.get("log") if isinstance(doc, dict) else None
+    if not isinstance(log, dict):
+        problems.append("not a HAR: the JSON has no 'log' object")
+        return None
+    entries = log.get("entries")
+    if not isinstance(entries, list):
+        problems.append("not a HAR: 'log' has no 'entries' list")
+        return None
+    return entries
+
+
+def _recover(data: bytes | bytearray | memoryview | str, reason: str, problems: list[str]) -> list[Any] | None:
+    """Read what can be read of a HAR that strict JSON parsing refused."""
+    text, lossy = _as_text(data)
+    if not text.strip():
+        problems.append("HAR is empty")
+        return None
+    try:
+        doc = json.loads(text)
+    except (ValueError, RecursionError):
+        pass
+    else:  # valid once leniently decoded: bad UTF-8, NaN, huge numbers
+        what = "has bytes that are not UTF-8 (replaced)" if lossy else "is not strict JSON"
+        problems.append(f"HAR {what}; it was read leniently")
+        return _entries_of(doc, problems)
+    start = _ENTRIES_START.search(text)
+    if start is None:
+        problems.append(f"HAR is not valid JSON ({_one_line(reason)}) and has no readable entries")
+        return None
+    entries, state, pos = _scan_array(text, start.end())
+    problems.append(_damage_message(state, len(entries), pos, reason))
+    return entries
+
+
+def _as_text(data: bytes | bytearray | memoryview | str) -> tuple[str, bool]:
+    """Decode to str; the flag says whether undecodable bytes were replaced."""
+    if isinstance(data, str):
+        return data, False
+    raw = bytes(data)
+    try:
+        return raw.decode("utf-8"), False
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", errors="replace"), True
+
+
+def _scan_array(text: str, pos: int) -> tuple[list[Any], str, int]:
+    """Decode the values of a JSON array one by one from ``pos`` (just after ``[``).
+
+    Returns ``(values, state, position)`` where state is ``"closed"`` (``]`` reached),
+    ``"truncated"`` (the text ended inside the array) or ``"damaged"`` (invalid JSON at position).
+    """
+    decoder = json.JSONDecoder()
+    values: list[Any] = []
+    end = len(text)
+    while True:
+        pos = _WS.match(text, pos).end()
+        if pos >= end:
+            return values, "truncated", pos
+        if text[pos] == "]":
+            return values, "closed", pos
+        try:
+            value, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            cut = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string")
+            return values, "truncated" if cut else "damaged", exc.pos
+        except RecursionError:
+            return values, "damaged", pos
+        values.append(value)
+        pos = _WS.match(text, pos).end()
+        if pos < end and text[pos] == ",":
+            pos += 1
+        elif pos < end and text[pos] != "]":
+            return values, "damaged", pos
+
+
+def _damage_message(state: str, count: int, pos: int, reason: str) -> str:
+    """One line naming how the HAR is damaged and how much of it was read."""
+    noun = "entry" if count == 1 else "entries"
+    if state == "truncated":
+        return f"HAR is truncated: read {count} complete {noun}, the rest is cut off"
+    if state == "closed":
+        return f"HAR is truncated or damaged after its entries ({_one_line(reason)}): read all {count} {noun}"
+    return f"HAR is damaged at character {pos}: read {count} complete {noun} before it, the rest is unreadable"
+
+
+def _one_line(text: str, limit: int = 120) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+# --- normalising --------------------------------------------------------------------------------
+
+
+class _Tally:
+    """Counts per-entry damage by reason, so 30,000 bad entries make one line, not 30,000."""
+
+    def __init__(self) -> None:
+        self.by_reason: dict[str, list[int]] = {}
+
+    def add(self, reason: str, index: int) -> None:
+        self.by_reason.setdefault(reason, []).append(index)
+
+    def lines(self) -> list[str]:
+        out = []
+        for reason, indexes in self.by_reason.items():
+            shown = ", ".join(f"#{i}" for i in indexes[:_SHOWN_INDEXES])
+            more = ", …" if len(indexes) > _SHOWN_INDEXES else ""
+            noun = "entry" if len(indexes) == 1 else "entries"
+            out.append(f"{len(indexes)} HAR {noun} {reason} ({shown}{more})")
+        return out
+
+
+def _normalise_all(raw_entries: list[Any], problems: list[str]) -> list[NetworkEntry]:
+    tally = _Tally()
+    entries = []
+    for index, raw in enumerate(raw_entries):
+        entry = _normalise(index, raw, tally)
+        if entry is not None:
+            entries.append(entry)
+    problems.extend(tally.lines())
+    return entries
+
+
+def _normalise(index: int, raw: Any, tally: _Tally) -> NetworkEntry | None:
+    """One raw entry -> NetworkEntry, or None (skipped) when it has no usable request."""
+    if not isinstance(raw, dict):
+        tally.add("skipped: not an object", index)
+        return None
+    har = HarEntry(raw)
+    try:
+        request = har.request
+        url, method = request.url, request.method
+    except (KeyError, TypeError, IndexError):
+        tally.add("skipped: no request with a url and method", index)
+        return None
+    if not isinstance(url, str) or not isinstance(method, str):
+        tally.add("skipped: request url or method is not text", index)
+        return None
+
+    started_at = parse_time(raw.get("startedDateTime"))
+    if started_at is None:
+        tally.add("have no readable startedDateTime", index)
+    time_ms, unfinished = _time_of(raw.get("time"), index, tally)
+    response_raw = raw.get("response")
+    if response_raw is not None and not isinstance(response_raw, dict):
+        tally.add("have a response that is not an object (taken as no response)", index)
+        response_raw = None
+    status, failed, error, pending = _outcome(har, response_raw, unfinished, index, tally)
+
+    resource_type = raw.get("_resourceType")
+    if not isinstance(resource_type, str):
+        resource_type = None
+    if resource_type is not None:
+        is_document = resource_type.lower() == "document"
+    else:
+        is_document = _looks_like_navigation(request.raw_entry.get("headers"))
+
+    return NetworkEntry(
+        index=index,
+        url=url,
+        method=method,
+        status=status,
+        started_at=started_at,
+        time_ms=time_ms,
+        failed=failed,
+        error=error,
+        pending=pending,
+        resource_type=resource_type,
+        is_document=is_document,
+        raw=raw,
+    )
+
+
+def _time_of(value: Any, index: int, tally: _Tally) -> tuple[float | None, bool]:
+    """``(time_ms, unfinished)``: negative times (Playwright's -1) mean the request never finished."""
+    if value is None:
+        tally.add("have no time", index)
+        return None, False
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+        tally.add("have a time that is not a number", index)
+        return None, False
+    if value < 0:
+        return None, True
+    return float(value), False
+
+
+def _outcome(
+    har: HarEntry, response_raw: dict[str, Any] | None, unfinished: bool, index: int, tally: _Tally
+) -> tuple[int | None, bool, str | None, bool]:
+    """``(status, failed, error, pending)`` across the Playwright, Chrome and HTTP dialects."""
+    if response_raw is None:
+        return None, True, PENDING_ERROR, True
+    response = har.response
+    status_raw = _status_of(response, index, tally)
+    status = status_raw if status_raw is not None and status_raw > 0 else None
+    failure = response_raw.get("_failureText") or response_raw.get("_error")
+    if isinstance(failure, str) and failure.strip():
+        return status, True, failure.strip(), False
+    if unfinished:
+        return status, True, PENDING_ERROR, True
+    if status is None:
+        shown = "missing" if status_raw is None else status_raw
+        return None, True, f"no response (status {shown})", False
+    if status >= 400:
+        return status, True, _http_error(response, status), False
+    return status, False, None, False
+
+
+def _status_of(response: Any, index: int, tally: _Tally) -> int | None:
+    """The response status as an int; text and whole floats are coerced and counted."""
+    try:
+        value = response.status
+    except KeyError:
+        tally.add("have a response without a status", index)
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            coerced = int(value.strip())
+        except ValueError:
+            coerced = None
+        if coerced is not None:
+            tally.add("have a status written as text (read as a number)", index)
+            return coerced
+    tally.add("have a status that is not a number (ignored)", index)
+    return None
+
+
+def _http_error(response: Any, status: int) -> str:
+    try:
+        text = response.statusText
+    except KeyError:
+        text = ""
+    text = text.strip() if isinstance(text, str) else ""
+    return f"HTTP {status} {text}" if text else f"HTTP {status}"
+
+
+def _looks_like_navigation(headers: Any) -> bool:
+    """A navigation request: ``Accept`` includes text/html and ``Sec-Fetch-Dest: document``."""
+    if not isinstance(headers, list):
+        return False
+    html = dest = False
+    for header in headers:
+        if not isinstance(header, dict):
+            continue
+        name, value = header.get("name"), header.get("value")
+        if not isinstance(name, str) or not isinstance(value, str):
+            continue
+        lowered = name.lower()
+        if lowered == "sec-fetch-dest":
+            if value.strip().lower() != "document":
+                return False
+            dest = True
+        elif lowered == "accept":
+            html = "text/html" in value.lower()
+    return html and dest
+
+
+# --- noise --------------------------------------------------------------------------------------
+
+
+def _mark_superseded_navigations(entries: list[NetworkEntry]) -> None:
+    """``net::ERR_ABORTED`` on a navigation followed by a later one in the same page/frame: noise.
+
+    The browser aborts the earlier document request when a new navigation starts, so the abort
+    says nothing about the site. A lone aborted navigation (nothing after it) stays a failure.
+    """
+    latest: dict[tuple[Any, Any], tuple[float, int]] = {}
+    for entry in entries:
+        if entry.is_document:
+            key, position = _frame_key(entry.raw), _position(entry)
+            if key not in latest or position > latest[key]:
+                latest[key] = position
+    for entry in entries:
+        if entry.is_document and entry.error and _ABORTED in entry.error:
+            entry.noise = latest[_frame_key(entry.raw)] > _position(entry)
+
+
+def _frame_key(raw: dict[str, Any]) -> tuple[Any, Any]:
+    """Page and frame of an entry, from the optional ``pageref`` / ``_frameref`` fields."""
+    page = raw.get("pageref")
+    frame = raw.get("_frameref", raw.get("_frameId"))
+    return (page if isinstance(page, str) else None, frame if isinstance(frame, str) else None)
+
+
+def _position(entry: NetworkEntry) -> tuple[float, int]:
+    start = entry.started_at.timestamp() if entry.started_at is not None else -math.inf
+    return start, entry.index

@@ -1,0 +1,31 @@
+"""Decode JSON artifacts without letting a damaged one raise deep inside the pipeline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+
+class DamagedArtifact(ValueError):
+    """The bytes are not what the artifact type promises; the message is one line."""
+
+
+def load_json(data: bytes, what: str) -> Any:
+    """Parse JSON bytes, raising DamagedArtifact with a short reason when they are not JSON."""
+    if not data.strip():
+        raise DamagedArtifact(f"{what} is empty")
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise DamagedArtifact(f"{what} is not valid JSON ({_short(str(exc))})") from None
+
+
+def decode_text(data: bytes) -> str:
+    """Decode UTF-8 text; undecodable bytes are replaced rather than fatal."""
+    return data.decode("utf-8", errors="replace")
+
+
+def _short(message: str, limit: int = 80) -> str:
+    message = " ".join(message.split())
+    return message if len(message) <= limit else message[: limit - 1] + "…"

@@ -1,0 +1,236 @@
+"""The machine-readable contract: ``debugkit triage SOURCE --json`` (schema ``debugkit.triage/1``).
+
+The README documents every key. Keys are only ever added within a schema version.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from debugkit import __version__
+from debugkit.analysis.correlate import ActionView, StepView
+from debugkit.analysis.triage import Triage
+from debugkit.model import ConsoleLine, NetworkEntry, Screenshot
+from debugkit.redact import is_secret_field, mask
+from debugkit.timeutil import iso
+
+SCHEMA = "debugkit.triage/1"
+MISSING_KINDS = frozenset({"missing", "archived"})
+
+
+def triage_document(t: Triage) -> dict[str, Any]:
+    run = t.run
+    verdict = t.diagnosis.verdict
+    failing = t.diagnosis.failing
+    focus_ids = {s.step.step_id for s in t.steps}
+    network_failures = [
+        _network_failure(t, entry)
+        for entry in run.network
+        if entry.failed and (t.focus is None or _step_id_of(t, entry) in focus_ids)
+    ]
+    return {
+        "schema": SCHEMA,
+        "tool": {"name": "debugkit", "version": __version__},
+        "source": {"path": run.source, "kind": run.source_kind},
+        "focus": {"step_id": t.focus.step.step_id} if t.focus else None,
+        "run": {
+            "run_id": run.run_id,
+            "run_type": run.run_type,
+            "status": run.status,
+            "failure_reason": run.failure_reason,
+            "skyvern_failure_categories": [
+                _skyvern_category(c) for c in run.skyvern_categories
+            ],
+            "created_at": iso(run.created_at),
+            "started_at": iso(run.started_at),
+            "finished_at": iso(run.finished_at),
+            "step_count": run.step_count,
+            "results_known": run.steps_from_api,
+        },
+        "verdict": {
+            "category": verdict.category,
+            "confidence": round(verdict.confidence, 2),
+            "summary": verdict.summary,
+            "rule": verdict.rule,
+            "evidence": [{"kind": e.kind, "ref": e.ref, "detail": e.detail} for e in verdict.evidence],
+        },
+        "failing_action": _failing(failing.view) if failing.view else None,
+        "failing_action_reason": failing.reason,
+        "steps": [_step(s) for s in t.steps],
+        "network_failures": network_failures,
+        "missing_artifacts": [
+            {"step_id": p.step_id, "artifact_type": p.artifact_type, "reason": p.detail}
+            for p in run.problems
+            if p.kind in MISSING_KINDS
+        ],
+        "problems": [p.to_dict() for p in run.problems if p.kind not in MISSING_KINDS],
+    }
+
+
+def _skyvern_category(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "category": row.get("category"),
+        "confidence": row.get("confidence_float"),
+        "reasoning": row.get("reasoning"),
+    }
+
+
+def _failing(view: ActionView) -> dict[str, Any]:
+    result = view.action.result
+    return {
+        "step_id": view.step.step_id,
+        "action_index": view.action.index,
+        "action_type": view.action.action_type,
+        "element_id": view.action.element_id,
+        "exception_type": result.exception_type if result else None,
+        "exception_message": result.exception_message if result else None,
+    }
+
+
+def _step(view: StepView) -> dict[str, Any]:
+    step = view.step
+    return {
+        "step_id": step.step_id,
+        "task_id": step.task_id,
+        "order": step.order,
+        "retry_index": step.retry_index,
+        "status": step.status,
+        "url": step.website_url,
+        "created_at": iso(step.created_at),
+        "modified_at": iso(step.modified_at),
+        "step_exception": step.step_exception,
+        "screenshots": [_shot(s) for s in step.screenshots_llm + step.screenshots_action],
+        "actions": [_action(a) for a in view.actions],
+        "network": [_entry(e) for e in view.network],
+        "console": [_console(c) for c in view.console],
+    }
+
+
+def _action(view: ActionView) -> dict[str, Any]:
+    action = view.action
+    result = action.result
+    return {
+        "index": action.index,
+        "action_type": action.action_type,
+        "element_id": action.element_id,
+        "status": action.status,
+        "outcome": view.outcome,
+        "reasoning": action.reasoning,
+        "confidence": action.confidence,
+        "text": _typed_text(view),
+        "started_at": iso(action.started_at),
+        "finished_at": iso(action.finished_at),
+        "element": _element(view),
+        "result": None
+        if result is None
+        else {
+            "success": result.success,
+            "exception_type": result.exception_type,
+            "exception_message": result.exception_message,
+            "stop_execution_on_failure": result.stop_execution_on_failure,
+        },
+        "network": [_entry(e) for e in view.network],
+        "console": [_console(c) for c in view.console],
+    }
+
+
+def _typed_text(view: ActionView) -> str | None:
+    text = view.action.text
+    if text is None or view.action.action_type not in ("input_text", "paste_text"):
+        return None
+    join = view.element
+    element = join.element if join else None
+    label = join.html.label if join and join.html else None
+    return mask(text) if is_secret_field(element, label) else text
+
+
+def _element(view: ActionView) -> dict[str, Any] | None:
+    join = view.element
+    if join is None:
+        return None
+    element = join.element
+    html = join.html
+    return {
+        "found": join.found,
+        "source": join.source,
+        "tag": element.tag if element else None,
+        "text": element.text if element else None,
+        "label": html.label if html else None,
+        "frame": element.frame if element else None,
+        "frame_chain": element.frame_chain if element else [],
+        "interactable": element.interactable if element else None,
+        "disabled": bool(element.attributes.get("disabled")) if element else None,
+        "attributes": _attributes(view) if element else {},
+        "xpath": element.xpath if element else None,
+        "html": html.outer_html if html else None,
+        "present_after_action": html.present_after_action if html else None,
+        "note": join.note,
+    }
+
+
+_SHOWN_ATTRIBUTES = ("type", "name", "id", "placeholder", "href", "role", "aria-label", "disabled", "readonly", "value")
+
+
+def _attributes(view: ActionView) -> dict[str, Any]:
+    element = view.element.element if view.element else None
+    if element is None:
+        return {}
+    shown = {k: element.attributes[k] for k in _SHOWN_ATTRIBUTES if k in element.attributes}
+    if "value" in shown and isinstance(shown["value"], str) and is_secret_field(element):
+        shown["value"] = mask(shown["value"])
+    return shown
+
+
+def _entry(entry: NetworkEntry) -> dict[str, Any]:
+    return {
+        "har_index": entry.index,
+        "url": entry.url,
+        "method": entry.method,
+        "status": entry.status,
+        "failed": entry.failed,
+        "error": entry.error,
+        "pending": entry.pending,
+        "noise": entry.noise,
+        "started_at": iso(entry.started_at),
+        "time_ms": entry.time_ms,
+    }
+
+
+def _network_failure(t: Triage, entry: NetworkEntry) -> dict[str, Any]:
+    owner = t.corr.action_of(entry)
+    return {
+        "har_index": entry.index,
+        "url": entry.url,
+        "method": entry.method,
+        "status": entry.status,
+        "error": entry.error,
+        "noise": entry.noise,
+        "started_at": iso(entry.started_at),
+        "step_id": _step_id_of(t, entry),
+        "action_index": owner.action.index if owner else None,
+    }
+
+
+def _step_id_of(t: Triage, entry: NetworkEntry) -> str | None:
+    owner = t.corr.action_of(entry)
+    if owner:
+        return owner.step.step_id
+    step = t.corr.step_of(entry)
+    return step.step.step_id if step else None
+
+
+def _console(line: ConsoleLine) -> dict[str, Any]:
+    return {"line": line.line_no, "timestamp": iso(line.timestamp), "level": line.level, "message": line.message}
+
+
+def _shot(shot: Screenshot) -> dict[str, Any]:
+    return {
+        "artifact_type": shot.artifact_type,
+        "artifact_id": shot.artifact_id,
+        "name": shot.name,
+        "index": shot.index,
+        "width": shot.width,
+        "height": shot.height,
+        "bytes": shot.size_bytes,
+        "error": shot.error,
+    }
