@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import gc
 import json
 import random
@@ -15,6 +16,7 @@ import pytest
 from haralyzer import HarParser
 from haralyzer.assets import HarEntry, HarPage
 
+from debugkit.model import NetworkEntry
 from debugkit.parsers import har as har_module
 from debugkit.parsers.har import PENDING_ERROR, HarParse, parse_har
 
@@ -109,6 +111,11 @@ def _one(entry: dict[str, Any]) -> Any:
     return result.entries[0]
 
 
+def _fields(entry: NetworkEntry) -> dict[str, Any]:
+    """Every field of a row but ``raw``."""
+    return {f.name: getattr(entry, f.name) for f in dataclasses.fields(entry) if f.name != "raw"}
+
+
 def _entry_ends(data: bytes) -> list[int]:
     """Character offsets where each entry of a (valid, ASCII) HAR ends."""
     text = data.decode()
@@ -133,15 +140,24 @@ def test_real_hars_parse_with_no_problems(run: str) -> None:
     assert isinstance(result, HarParse)
     assert result.problems == []
     assert len(result.entries) == REAL_COUNTS[run]
-    originals = orjson.loads(data)["log"]["entries"]
     for i, entry in enumerate(result.entries):
         assert entry.index == i
         assert entry.started_at is not None and entry.started_at.tzinfo is UTC
         assert isinstance(entry.time_ms, float)
-        assert entry.raw == originals[i]  # the whole entry, vendor fields included
+        assert entry.raw == {}  # the entry dicts are not kept by default
         assert entry.resource_type is None  # Playwright writes no _resourceType
     if run != "checkout_500":
         assert not any(e.failed for e in result.entries)
+
+
+@pytest.mark.parametrize("run", sorted(REAL_COUNTS))
+def test_real_hars_keep_raw(run: str) -> None:
+    data = _real_har(run)
+    kept = parse_har(data, keep_raw=True)
+    assert kept.problems == []
+    originals = orjson.loads(data)["log"]["entries"]
+    assert [e.raw for e in kept.entries] == originals  # the whole entry, vendor fields included
+    assert [_fields(e) for e in kept.entries] == [_fields(e) for e in parse_har(data).entries]
 
 
 def test_real_checkout_500() -> None:
@@ -461,8 +477,8 @@ def _spy_slices(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     taken: list[bool] = []
     real = har_module._load_in_chunks
 
-    def spy(data: bytes) -> Any:
-        result = real(data)
+    def spy(*args: Any) -> Any:
+        result = real(*args)
         taken.append(result is not None)
         return result
 
@@ -476,7 +492,7 @@ def test_large_har_read_in_slices_matches_a_whole_parse(indent: int | None, monk
     data = _har(raw, indent=indent)
     assert len(data) > 3 * har_module._CHUNK_BYTES
     taken = _spy_slices(monkeypatch)
-    result = parse_har(data)
+    result = parse_har(data, keep_raw=True)
     assert taken == [True]
     assert result.problems == []
     assert [e.raw for e in result.entries] == raw
@@ -484,16 +500,136 @@ def test_large_har_read_in_slices_matches_a_whole_parse(indent: int | None, monk
     # equal header strings are one object (memory), with the same values
     first, second = result.entries[0].raw, result.entries[1].raw
     assert first["request"]["headers"][0]["value"] is second["request"]["headers"][0]["value"]
+    # the default mode makes the same rows, without the dicts
+    default = parse_har(data)
+    assert taken == [True, True]
+    assert default.problems == []
+    assert [_fields(e) for e in default.entries] == [_fields(e) for e in result.entries]
+    assert all(e.raw == {} for e in default.entries)
 
 
 def test_slices_fall_back_when_a_boundary_is_misleading(monkeypatch: pytest.MonkeyPatch) -> None:
-    raw = _many(3000)
-    for entry in raw:  # nested objects that look like entry starts: "}, {"startedDateTime"
+    raw = _many(4000)
+    for entry in raw[2500:]:  # nested objects that look like entry starts: "}, {"startedDateTime"
         entry["_nested"] = [{"startedDateTime": "x"}, {"startedDateTime": "y"}]
+    for entry in raw[1000:]:  # damage in the first slice (which parses) and after it
+        entry["time"] = "slow"
+    data = _har(raw)
+    normalised: list[int] = []
+    real = har_module._normalise_all
+
+    def spy(raw_entries: list[Any], rows: Any) -> None:
+        normalised.append(len(raw_entries))
+        real(raw_entries, rows)
+
+    monkeypatch.setattr(har_module, "_normalise_all", spy)
     taken = _spy_slices(monkeypatch)
-    result = parse_har(_har(raw))
-    assert taken == [False]  # a slice did not parse: the whole document was parsed instead
-    assert result.problems == [] and [e.raw for e in result.entries] == raw
+    result = parse_har(data, keep_raw=True)
+    assert taken == [False]  # a later slice did not parse: the whole document was parsed instead
+    assert len(normalised) == 2 and 0 < normalised[0] < 4000 and normalised[1] == 4000
+    # the rows of the first slice were thrown away: every entry is counted once
+    assert result.problems == [
+        "3000 HAR entries have a time that is not a number (#1000, #1001, #1002, #1003, #1004, …)"
+    ]
+    assert [e.raw for e in result.entries] == raw
+    assert [e.index for e in result.entries] == list(range(4000))
+    default = parse_har(data)
+    assert taken == [False, False]
+    assert default.problems == result.problems
+    assert [_fields(e) for e in default.entries] == [_fields(e) for e in result.entries]
+
+
+def _dialects_har() -> tuple[bytes, list[str]]:
+    """A HAR of several slices with every failure dialect, and the URLs of the dialect entries."""
+    chrome_doc = _entry("https://a.example/chrome-doc", headers=XHR_HEADERS)
+    chrome_doc["_resourceType"] = "document"
+    chrome_error = _entry(
+        "https://a.example/chrome-error", status=0, status_text="", _error="net::ERR_BLOCKED_BY_CLIENT"
+    )
+    chrome_error["_resourceType"] = "xhr"
+    no_response = _entry("https://a.example/no-response")
+    del no_response["response"]
+    dialects = [
+        _entry(  # superseded by the navigation at the very end, several slices later: noise
+            "https://a.example/aborted-nav",
+            status=-1,
+            status_text="",
+            time=-1,
+            headers=NAV_HEADERS,
+            started="2026-11-28T22:00:00Z",
+            _failureText="net::ERR_ABORTED",
+        ),
+        _entry("https://a.example/pw-failure", status=-1, status_text="", time=-1, _failureText="net::ERR_FAILED"),
+        chrome_error,
+        _entry("https://a.example/unfinished", status=-1, status_text="", time=-1),
+        no_response,
+        _entry("https://a.example/status-0", status=0, status_text=""),
+        _entry("https://a.example/404", status=404, status_text="Not Found"),
+        _entry("https://a.example/500", status=500, status_text="Internal Server Error"),
+        _entry("https://a.example/500-again", status=500, status_text="Internal Server Error"),
+        _entry("https://a.example/304", status=304, status_text="Not Modified"),
+        chrome_doc,
+    ]
+    later_nav = _entry("https://a.example/later-nav", headers=NAV_HEADERS, started="2026-11-28T23:00:00Z")
+    raw = [*dialects[:6], *_many(2000), *dialects[6:], *_many(2000), later_nav]
+    return _har(raw), [e["request"]["url"] for e in [*dialects, later_nav]]
+
+
+def test_default_mode_keeps_no_raw_dict_and_marks_every_dialect(monkeypatch: pytest.MonkeyPatch) -> None:
+    data, urls = _dialects_har()
+    assert len(data) > 2 * har_module._CHUNK_BYTES
+    taken = _spy_slices(monkeypatch)
+    alive: list[tuple[int, int]] = []  # (entry dicts alive, entries in the slice) at each slice
+    real = har_module._normalise_all
+
+    def entry_dicts() -> int:
+        return sum(1 for o in gc.get_objects() if type(o) is dict and "request" in o)
+
+    def spy(raw_entries: list[Any], rows: Any) -> None:
+        alive.append((entry_dicts() - before, len(raw_entries)))
+        real(raw_entries, rows)
+
+    monkeypatch.setattr(har_module, "_normalise_all", spy)
+    gc.collect()
+    before = entry_dicts()  # left over by other tests, if any
+    result = parse_har(data)
+    assert taken == [True]
+    assert result.problems == []
+    assert len(alive) >= 3 and all(count == size for count, size in alive)  # earlier slices are gone
+    assert entry_dicts() == before  # and no entry dict outlives the parse
+    assert all(type(e.raw) is dict and not e.raw for e in result.entries)
+
+    by_url = {e.url: e for e in result.entries}
+    got = {u: (by_url[u].status, by_url[u].failed, by_url[u].error, by_url[u].pending, by_url[u].noise) for u in urls}
+    assert got == {
+        "https://a.example/aborted-nav": (None, True, "net::ERR_ABORTED", False, True),
+        "https://a.example/pw-failure": (None, True, "net::ERR_FAILED", False, False),
+        "https://a.example/chrome-error": (None, True, "net::ERR_BLOCKED_BY_CLIENT", False, False),
+        "https://a.example/unfinished": (None, True, PENDING_ERROR, True, False),
+        "https://a.example/no-response": (None, True, PENDING_ERROR, True, False),
+        "https://a.example/status-0": (None, True, "no response (status 0)", False, False),
+        "https://a.example/404": (404, True, "HTTP 404 Not Found", False, False),
+        "https://a.example/500": (500, True, "HTTP 500 Internal Server Error", False, False),
+        "https://a.example/500-again": (500, True, "HTTP 500 Internal Server Error", False, False),
+        "https://a.example/304": (304, False, None, False, False),
+        "https://a.example/chrome-doc": (200, False, None, False, False),
+        "https://a.example/later-nav": (200, False, None, False, False),
+    }
+    assert [u for u in urls if by_url[u].is_document] == [
+        "https://a.example/aborted-nav",
+        "https://a.example/chrome-doc",
+        "https://a.example/later-nav",
+    ]
+    assert by_url["https://a.example/chrome-doc"].resource_type == "document"
+    assert by_url["https://a.example/chrome-error"].resource_type == "xhr"
+    assert [e.index for e in result.entries] == list(range(len(result.entries)))
+    # repeated strings are one object
+    assert by_url["https://a.example/500"].error is by_url["https://a.example/500-again"].error
+    assert by_url["https://a.example/404"].method is by_url["https://a.example/500"].method
+
+    kept = parse_har(data, keep_raw=True)
+    assert [_fields(e) for e in kept.entries] == [_fields(e) for e in result.entries]
+    assert all(e.raw for e in kept.entries)
 
 
 def test_keys_after_the_entries_array_are_fine() -> None:
@@ -571,5 +707,5 @@ def test_pitfall_d_optional_fields_raise_key_error() -> None:
     ):
         with pytest.raises(KeyError):
             read()
-    e = _one(entry)
+    (e,) = parse_har(_har([entry]), keep_raw=True).entries
     assert not e.failed and e.status == 200 and e.raw.get("pageref") is None

@@ -18,6 +18,12 @@ the standard fields. Its pitfalls are stepped around on purpose, each with a tes
 (d) properties raise ``KeyError`` on optional fields (``response.text`` with bodies omitted,
     ``pageref``, ``serverAddress``, ``port``): optional and vendor (``_``) fields are read from the
     raw dict.
+
+Memory: by default no entry dict outlives the parse. ``log.entries`` is parsed about a megabyte at
+a time, every field triage needs is copied into the :class:`NetworkEntry` (``raw`` stays empty),
+and the slice's dicts are dropped before the next slice is parsed. So the peak is about the input
+bytes, one slice and the compact rows. ``keep_raw=True`` keeps each entry dict in ``raw`` instead,
+for code that needs headers and the like; those dicts alone take about four times the file size.
 """
 
 from __future__ import annotations
@@ -60,23 +66,25 @@ class HarParse:
     problems: list[str] = field(default_factory=list)
 
 
-def parse_har(data: bytes) -> HarParse:
+def parse_har(data: bytes, *, keep_raw: bool = False) -> HarParse:
     """Parse HAR bytes into normalised :class:`NetworkEntry` rows; never raises.
 
-    ``raw`` of each entry is the entry dict itself (no copy). Entries that cannot be used are
-    skipped, and fields of the wrong type are defaulted; both are counted in ``problems``.
+    By default ``raw`` of each entry is left empty and the entry dicts are dropped as soon as they
+    are read, which keeps memory near the file size. With ``keep_raw=True``, ``raw`` is the entry
+    dict itself (no copy). Entries that cannot be used are skipped, and fields of the wrong type
+    are defaulted; both are counted in ``problems``.
     """
     problems: list[str] = []
     try:
         with _gc_paused():
-            raw_entries = _load_entries(data, problems)
-            if raw_entries is None:
+            rows = _read(data, problems, keep_raw)
+            if rows is None:
                 return HarParse([], problems)
-            entries = _normalise_all(raw_entries, problems)
-            _mark_superseded_navigations(entries)
+            problems.extend(rows.tally.lines())
+            _mark_superseded_navigations(rows.documents)
     except Exception as exc:  # last resort: the contract is "never raises"
         return HarParse([], [*problems, f"HAR could not be read: {type(exc).__name__}: {exc}"])
-    return HarParse(entries, problems)
+    return HarParse(rows.entries, problems)
 
 
 @contextmanager
@@ -94,8 +102,8 @@ def _gc_paused() -> Iterator[None]:
 # --- loading ------------------------------------------------------------------------------------
 
 
-def _load_entries(data: bytes | bytearray | memoryview | str, problems: list[str]) -> list[Any] | None:
-    """Return ``log.entries`` (possibly recovered from damaged JSON), or None with a problem."""
+def _read(data: bytes | bytearray | memoryview | str, problems: list[str], keep_raw: bool) -> _Rows | None:
+    """Read and normalise ``log.entries`` (possibly recovered from damaged JSON); None with a problem."""
     if len(data) == 0:
         problems.append("HAR is empty")
         return None
@@ -105,9 +113,19 @@ def _load_entries(data: bytes | bytearray | memoryview | str, problems: list[str
         data = bytes(data)
     if data[:3] == _BOM:
         data = data[3:]
-    entries = _load_in_chunks(data)
-    if entries is not None:
-        return entries
+    rows = _load_in_chunks(data, keep_raw)
+    if rows is not None:
+        return rows
+    raw_entries = _load_whole(data, problems)
+    if raw_entries is None:
+        return None
+    rows = _Rows(keep_raw)
+    _normalise_all(raw_entries, rows)
+    return rows
+
+
+def _load_whole(data: bytes | bytearray, problems: list[str]) -> list[Any] | None:
+    """Return ``log.entries`` of the whole document, or None with a problem."""
     try:
         doc = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
@@ -115,14 +133,16 @@ def _load_entries(data: bytes | bytearray | memoryview | str, problems: list[str
     return _entries_of(doc, problems)
 
 
-def _load_in_chunks(data: bytes | bytearray) -> list[Any] | None:
-    """Parse ``log.entries`` about a megabyte at a time; None when this fast path does not apply.
+def _load_in_chunks(data: bytes | bytearray, keep_raw: bool) -> _Rows | None:
+    """Parse and normalise ``log.entries`` about a megabyte at a time; None when this does not apply.
 
     One ``orjson.loads`` of a whole HAR holds the parser's own document (several times the file)
-    next to the Python objects; parsing the entries array in slices keeps only one slice's worth.
+    next to the Python objects; parsing the entries array in slices keeps only one slice's worth,
+    and unless ``keep_raw`` each slice's dicts are dropped once its rows are made.
     The document around the array is checked by parsing it with a placeholder in the array, and
     every slice must parse as a list of complete values, so a slice boundary can only fall between
-    two entries; if anything does not parse, the caller parses the whole document instead.
+    two entries; if anything does not parse, the caller parses the whole document instead (and the
+    rows made so far are thrown away, so every entry is counted once).
     """
     opening = _ENTRIES_START_B.search(data)
     closing = data.rfind(b"]")
@@ -137,8 +157,7 @@ def _load_in_chunks(data: bytes | bytearray) -> list[Any] | None:
     if not isinstance(log, dict) or log.get("entries") != [0]:
         return None  # the array found is not log.entries
     marker = _first_key(data, start, closing)
-    entries: list[Any] = []
-    shared: dict[str, str] = {}
+    rows = _Rows(keep_raw)
     while start < closing:
         cut = _next_boundary(data, start + _CHUNK_BYTES, closing, marker)
         end = closing if cut is None else cut
@@ -146,10 +165,12 @@ def _load_in_chunks(data: bytes | bytearray) -> list[Any] | None:
             chunk = orjson.loads(b"".join((b"[", data[start:end], b"]")))
         except orjson.JSONDecodeError:
             return None
-        _share_header_strings(chunk, shared)
-        entries.extend(chunk)
+        if keep_raw:
+            _share_header_strings(chunk, rows.shared)
+        _normalise_all(chunk, rows)
+        del chunk  # unless kept in ``raw``, the slice's dicts go before the next slice is parsed
         start = end + 1
-    return entries
+    return rows
 
 
 def _share_header_strings(entries: list[Any], shared: dict[str, str]) -> None:
@@ -310,19 +331,38 @@ class _Tally:
         return out
 
 
-def _normalise_all(raw_entries: list[Any], problems: list[str]) -> list[NetworkEntry]:
-    tally = _Tally()
-    entries = []
-    for index, raw in enumerate(raw_entries):
-        entry = _normalise(index, raw, tally)
+_FrameKey = tuple[str | None, str | None]
+
+
+class _Rows:
+    """The rows made so far, the damage met, and what the noise pass needs of each document."""
+
+    def __init__(self, keep_raw: bool) -> None:
+        self.keep_raw = keep_raw
+        self.entries: list[NetworkEntry] = []
+        self.documents: list[tuple[NetworkEntry, _FrameKey]] = []
+        self.tally = _Tally()
+        self.count = 0  # raw entries seen: the HAR index of the next one
+        # One string object per distinct method, error text, page id, ... (and, with keep_raw,
+        # header name and value): they repeat on most entries.
+        self.shared: dict[str, str] = {}
+
+
+def _normalise_all(raw_entries: list[Any], rows: _Rows) -> None:
+    """Append the rows of ``raw_entries`` (the next entries of the HAR, in order) to ``rows``."""
+    index = rows.count
+    add = rows.entries.append
+    for raw in raw_entries:
+        entry = _normalise(index, raw, rows)
         if entry is not None:
-            entries.append(entry)
-    problems.extend(tally.lines())
-    return entries
+            add(entry)
+        index += 1
+    rows.count = index
 
 
-def _normalise(index: int, raw: Any, tally: _Tally) -> NetworkEntry | None:
+def _normalise(index: int, raw: Any, rows: _Rows) -> NetworkEntry | None:
     """One raw entry -> NetworkEntry, or None (skipped) when it has no usable request."""
+    tally = rows.tally
     if not isinstance(raw, dict):
         tally.add("skipped: not an object", index)
         return None
@@ -355,20 +395,28 @@ def _normalise(index: int, raw: Any, tally: _Tally) -> NetworkEntry | None:
     else:
         is_document = _looks_like_navigation(request.raw_entry.get("headers"))
 
-    return NetworkEntry(
+    share = rows.shared.setdefault
+    entry = NetworkEntry(
         index=index,
         url=url,
-        method=method,
+        method=share(method, method),
         status=status,
         started_at=started_at,
         time_ms=time_ms,
         failed=failed,
-        error=error,
+        error=None if error is None else share(error, error),
         pending=pending,
-        resource_type=resource_type,
+        resource_type=None if resource_type is None else share(resource_type, resource_type),
         is_document=is_document,
-        raw=raw,
     )
+    if rows.keep_raw:
+        entry.raw = raw
+    if is_document:
+        page, frame = _frame_key(raw)
+        rows.documents.append(
+            (entry, (None if page is None else share(page, page), None if frame is None else share(frame, frame)))
+        )
+    return entry
 
 
 def _time_of(value: Any, index: int, tally: _Tally) -> tuple[float | None, bool]:
@@ -462,24 +510,24 @@ def _looks_like_navigation(headers: Any) -> bool:
 # --- noise --------------------------------------------------------------------------------------
 
 
-def _mark_superseded_navigations(entries: list[NetworkEntry]) -> None:
+def _mark_superseded_navigations(documents: list[tuple[NetworkEntry, _FrameKey]]) -> None:
     """``net::ERR_ABORTED`` on a navigation followed by a later one in the same page/frame: noise.
 
     The browser aborts the earlier document request when a new navigation starts, so the abort
     says nothing about the site. A lone aborted navigation (nothing after it) stays a failure.
+    ``documents`` are the document rows with the page/frame key read from their entry dicts.
     """
-    latest: dict[tuple[Any, Any], tuple[float, int]] = {}
-    for entry in entries:
-        if entry.is_document:
-            key, position = _frame_key(entry.raw), _position(entry)
-            if key not in latest or position > latest[key]:
-                latest[key] = position
-    for entry in entries:
-        if entry.is_document and entry.error and _ABORTED in entry.error:
-            entry.noise = latest[_frame_key(entry.raw)] > _position(entry)
+    latest: dict[_FrameKey, tuple[float, int]] = {}
+    for entry, key in documents:
+        position = _position(entry)
+        if key not in latest or position > latest[key]:
+            latest[key] = position
+    for entry, key in documents:
+        if entry.error and _ABORTED in entry.error:
+            entry.noise = latest[key] > _position(entry)
 
 
-def _frame_key(raw: dict[str, Any]) -> tuple[Any, Any]:
+def _frame_key(raw: dict[str, Any]) -> _FrameKey:
     """Page and frame of an entry, from the optional ``pageref`` / ``_frameref`` fields."""
     page = raw.get("pageref")
     frame = raw.get("_frameref", raw.get("_frameId"))

@@ -14,6 +14,7 @@ from bs4 import BeautifulSoup, Tag
 SNIPPET_LIMIT = 600
 _ATTR_VALUE_LIMIT = 80
 _SPACE = re.compile(r"\s+")
+_VOID = frozenset({"input", "img", "br", "hr", "meta", "link", "area", "base", "col", "source", "wbr"})
 
 
 class HtmlSnapshot:
@@ -63,7 +64,7 @@ class HtmlSnapshot:
 
 
 def snippet(tag: Tag, limit: int = SNIPPET_LIMIT) -> str:
-    """The node's outer HTML with long attribute values and deep content trimmed."""
+    """The node's outer HTML, whitespace folded, long attribute values and the tail trimmed."""
     attrs = []
     for name, value in tag.attrs.items():
         text = " ".join(value) if isinstance(value, list) else str(value)
@@ -71,11 +72,10 @@ def snippet(tag: Tag, limit: int = SNIPPET_LIMIT) -> str:
             text = text[: _ATTR_VALUE_LIMIT - 1] + "…"
         attrs.append(f'{name}="{text}"' if text != "" else name)
     opening = f"<{tag.name}{' ' if attrs else ''}{' '.join(attrs)}>"
-    inner = _clean(tag.get_text(" ")) or ""
-    if tag.name in {"input", "img", "br", "hr", "meta", "link"}:
-        out = opening
-    else:
-        out = f"{opening}{inner}</{tag.name}>"
+    if tag.name in _VOID:
+        return opening[:limit]
+    inner = _SPACE.sub(" ", "".join(str(child) for child in tag.contents)).strip()
+    out = f"{opening}{inner}</{tag.name}>"
     return out if len(out) <= limit else out[: limit - 1] + "…"
 
 
