@@ -74,7 +74,8 @@ def test_step_output_pairs_last_result_decides():
             "actions_and_results": [
                 _pair(
                     {"action_type": "click", "action_order": 0, "element_id": "AAAH", "status": "completed",
-                     "started_at": "2026-05-01T09:01:49.101", "skyvern_element_data": {"id": "AAAH", "tagName": "button"}},
+                     "started_at": "2026-05-01T09:01:49.101",
+                     "skyvern_element_data": {"id": "AAAH", "tagName": "button"}},
                     [
                         {"success": False, "exception_type": "FailToClick", "exception_message": "covered"},
                         {"success": True},
