@@ -347,7 +347,8 @@ def _report_missing(run: RunData) -> None:
                     Problem("missing", f"no {artifact_type} for step {step.label}", artifact_type, step.step_id)
                 )
     reached_browser = any(step.has_output or step.actions for step in run.steps)
-    finished = run.status in FINAL_STATUSES or not run.steps_from_api
+    # A lone step archive holds no HAR by design (it lives in the task archive).
+    finished = run.status in FINAL_STATUSES or (not run.steps_from_api and run.source_kind != "archive")
     if reached_browser and finished and not run.network_loaded and not any("har" in types for types in named.values()):
         run.problems.append(
             Problem(

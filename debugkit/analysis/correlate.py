@@ -26,6 +26,7 @@ class ElementJoin:
     source: str | None  # "tree" | "action_data" | None
     element: Element | None = None
     html: HtmlNode | None = None
+    label: str | None = None  # from html_scrape, else from the tree (iframes)
     in_scrape: bool | None = None  # the id is in this step's css map / tree
     note: str | None = None  # why it was not found, or what could not be checked
 
@@ -174,6 +175,7 @@ def join_element(step: StepData, action: Action) -> ElementJoin | None:
         element.page_url = element.page_url or action.page_url
         join = ElementJoin(found=True, source=source, element=element, in_scrape=in_scrape)
         join.html, join.note = _html_node(step, element)
+        join.label = join.html.label if join.html and join.html.label else tree_label(step, element)
         return join
     if step.elements is None and step.scrape_ids is None:
         return ElementJoin(
@@ -190,6 +192,21 @@ def join_element(step: StepData, action: Action) -> ElementJoin | None:
         in_scrape=False,
         note=f"id {element_id} is not among the {size} elements of step {step.label}'s scrape",
     )
+
+
+def tree_label(step: StepData, element: Element) -> str | None:
+    """A label from the element tree itself (iframe documents are not in html_scrape)."""
+    aria = element.attributes.get("aria-label")
+    if isinstance(aria, str) and aria.strip():
+        return aria.strip()
+    html_id = element.attributes.get("id")
+    if html_id and step.elements:
+        for other in step.elements.values():
+            if other.tag == "label" and other.attributes.get("for") == html_id and other.frame == element.frame:
+                return other.text or None
+    if element.tag in ("button", "a"):
+        return element.text or None
+    return None
 
 
 def _html_node(step: StepData, element: Element) -> tuple[HtmlNode | None, str | None]:

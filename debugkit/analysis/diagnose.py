@@ -93,7 +93,7 @@ def describe_element(view: ActionView) -> str:
     if join is None or join.element is None:
         return f"element {element_id}"
     element = join.element
-    name = (join.html.label if join.html and join.html.label else None) or element.text
+    name = join.label or element.text
     name = name or element.attributes.get("placeholder") or element.attributes.get("name")
     text = f" '{_clip(str(name), 40)}'" if name else ""
     return f"{element.tag or 'element'}{text} ({element_id})"
@@ -187,14 +187,24 @@ def find_failing_action(corr: Correlation) -> FailingAction:
             return FailingAction(
                 None, f"step {step.step.label} failed with {step.step.step_exception} before any action failed"
             )
-    executed = [view for view in corr.all_actions() if view.action.executed]
-    if executed and executed[-1].action.action_type == "terminate":
-        return FailingAction(executed[-1])
+    terminate = terminate_action(corr)
+    if terminate is not None:
+        reasoning = _clip(terminate.action.reasoning or "no reason given", 160)
+        where = terminate.step.label
+        return FailingAction(None, f"no action failed; the agent chose TERMINATE in step {where}: {reasoning}")
     if not corr.all_actions():
         return FailingAction(None, "no action was chosen or run")
     if not run.steps_from_api:
         return FailingAction(None, "action results are unknown: the source has no step output")
     return FailingAction(None, "no action failed: every executed action reported success")
+
+
+def terminate_action(corr: Correlation) -> ActionView | None:
+    """The TERMINATE the agent ran last, if the run ended with one (it reports success)."""
+    executed = [view for view in corr.all_actions() if view.action.executed]
+    if executed and executed[-1].action.action_type == "terminate":
+        return executed[-1]
+    return None
 
 
 # --- rules ------------------------------------------------------------------------------------
@@ -361,11 +371,10 @@ def rule_auth_network(corr: Correlation, failing: FailingAction) -> Outcome:
     summary = f"The site rejected the login: {describe_request(entry)} after {describe_action(view)}."
     evidence = [_request_evidence(e, v) for e, v in candidates[-3:]]
     evidence += _with(_element_evidence(view), *_error_console(view))
-    if failing.view is not None and failing.view.action.action_type == "terminate":
-        evidence.append(_result_evidence(failing.view))
-        if failing.view.action.reasoning:
-            reasoning = _clip(failing.view.action.reasoning, 200)
-            evidence.append(Evidence("action", failing.view.ref, f"terminate: {reasoning}"))
+    terminate = terminate_action(corr)
+    if terminate is not None and terminate.action.reasoning:
+        reasoning = _clip(terminate.action.reasoning, 200)
+        evidence.append(Evidence("action", terminate.ref, f"terminate: {reasoning}"))
     evidence += _with(_failure_text_evidence(corr))
     return Verdict("AUTH_FAILURE", 0.85, summary, "auth_rejected", evidence), view
 
@@ -465,8 +474,8 @@ def _element_key(view: ActionView) -> str | None:
 
 
 def rule_terminate(corr: Correlation, failing: FailingAction) -> Outcome:
-    view = failing.view
-    if view is None or view.action.action_type != "terminate":
+    view = terminate_action(corr) if failing.view is None else None
+    if view is None:
         return None
     reasoning = view.action.reasoning or corr.run.failure_reason
     suggested = classify_text(reasoning)
@@ -475,6 +484,32 @@ def rule_terminate(corr: Correlation, failing: FailingAction) -> Outcome:
     said = Evidence("action", view.ref, f"terminate: {_clip(reasoning or '', 200)}")
     evidence = _with(said, _failure_text_evidence(corr))
     return Verdict(category, confidence, summary, "agent_terminated", evidence), view
+
+
+def rule_network_only(corr: Correlation, failing: FailingAction) -> Outcome:
+    """No actions to tie requests to (e.g. a lone task archive): the failed requests alone."""
+    if corr.all_actions():
+        return None
+    failed = [e for e in corr.run.network if e.failed and not e.noise]
+    if not failed:
+        return None
+    auth = [e for e in failed if e.status in (401, 403)]
+    server = [e for e in failed if e.status is not None and e.status >= 500]
+    documents = [e for e in failed if e.is_document]
+    if auth:
+        category, picked = "AUTH_FAILURE", auth
+    elif documents:
+        category, picked = "NAVIGATION_FAILURE", documents
+    elif server:
+        category, picked = "WRONG_PAGE_STATE", server
+    else:
+        category, picked = "UNKNOWN", failed
+    summary = (
+        f"No actions are known; the network log shows {len(failed)} failed request(s), "
+        f"the last: {describe_request(picked[-1])}."
+    )
+    evidence = [_request_evidence(e, None) for e in picked[-3:]] + _with(_failure_text_evidence(corr))
+    return Verdict(category, 0.5 if category != "UNKNOWN" else 0.3, summary, "network_only", evidence), None
 
 
 def rule_failure_text(corr: Correlation, failing: FailingAction) -> Outcome:
@@ -514,6 +549,7 @@ RULES: list[Rule] = [
     rule_pending_request,
     rule_repeated_action,
     rule_terminate,
+    rule_network_only,
     rule_failure_text,
     rule_unknown,
 ]

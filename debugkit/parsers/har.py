@@ -487,10 +487,15 @@ def _http_error(response: Any, status: int) -> str:
 
 
 def _looks_like_navigation(headers: Any) -> bool:
-    """A navigation request: ``Accept`` includes text/html and ``Sec-Fetch-Dest: document``."""
+    """A navigation request: ``Accept`` includes text/html and ``Sec-Fetch-Dest: document``.
+
+    A navigation that failed before it was sent (DNS, connection) carries only Chromium's
+    provisional headers, without ``Sec-Fetch-*``: there the browser's navigation ``Accept``
+    (``text/html,application/xhtml+xml,...``) is enough.
+    """
     if not isinstance(headers, list):
         return False
-    html = dest = False
+    html = dest = navigation_accept = False
     for header in headers:
         if not isinstance(header, dict):
             continue
@@ -504,7 +509,8 @@ def _looks_like_navigation(headers: Any) -> bool:
             dest = True
         elif lowered == "accept":
             html = "text/html" in value.lower()
-    return html and dest
+            navigation_accept = value.lower().startswith("text/html,application/xhtml+xml")
+    return html and (dest or navigation_accept)
 
 
 # --- noise --------------------------------------------------------------------------------------

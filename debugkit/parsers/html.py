@@ -14,6 +14,7 @@ from bs4 import BeautifulSoup, Tag
 SNIPPET_LIMIT = 600
 _ATTR_VALUE_LIMIT = 80
 _SPACE = re.compile(r"\s+")
+_NAMED_BY_TEXT = frozenset({"button", "a", "summary", "option", "legend"})
 _VOID = frozenset({"input", "img", "br", "hr", "meta", "link", "area", "base", "col", "source", "wbr"})
 
 
@@ -43,7 +44,8 @@ class HtmlSnapshot:
         return element_id in self._index
 
     def label_for(self, tag: Tag) -> str | None:
-        """The element's label: ``<label for=id>``, a wrapping ``<label>``, or aria-label."""
+        """The element's name: ``<label for=id>``, a wrapping ``<label>``, aria-label / -labelledby,
+        or, for buttons and links, their own text."""
         element_html_id = tag.get("id")
         if isinstance(element_html_id, str) and element_html_id:
             for label in self.soup.find_all("label"):
@@ -60,6 +62,8 @@ class HtmlSnapshot:
             target = self.soup.find(id=labelled_by.split()[0]) if labelled_by.split() else None
             if isinstance(target, Tag):
                 return _clean(target.get_text(" "))
+        if tag.name in _NAMED_BY_TEXT:
+            return _clean(tag.get_text(" "))
         return None
 
 

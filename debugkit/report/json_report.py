@@ -140,7 +140,7 @@ def _typed_text(view: ActionView) -> str | None:
         return None
     join = view.element
     element = join.element if join else None
-    label = join.html.label if join and join.html else None
+    label = join.label if join else None
     return mask(text) if is_secret_field(element, label) else text
 
 
@@ -155,7 +155,7 @@ def _element(view: ActionView) -> dict[str, Any] | None:
         "source": join.source,
         "tag": element.tag if element else None,
         "text": element.text if element else None,
-        "label": html.label if html else None,
+        "label": join.label,
         "frame": element.frame if element else None,
         "frame_chain": element.frame_chain if element else [],
         "interactable": element.interactable if element else None,

@@ -97,8 +97,8 @@ def _action_card(view: ActionView, title: str) -> Panel:
         if element is not None:
             grid.add_row("Tag", _t(element.tag))
             grid.add_row("Text", _t(element.text or ""))
-            if join.html and join.html.label:
-                grid.add_row("Label", _t(join.html.label))
+            if join.label:
+                grid.add_row("Label", _t(join.label))
             frame = " > ".join(element.frame_chain) if element.frame_chain else "main frame"
             grid.add_row("Frame", _t(frame))
             grid.add_row("Interactable", _t(element.interactable))

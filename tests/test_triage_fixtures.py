@@ -1,0 +1,169 @@
+"""Each fixture run against the ground truth its generator wrote (``expected.json``).
+
+The expectations come from how the scenario was built, not from debugkit's output.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from debugkit.analysis.triage import analyse
+from debugkit.load import load_run
+from debugkit.report.json_report import triage_document
+from debugkit.sources import open_source
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+RUNS = sorted(p for p in (FIXTURES / "runs").iterdir() if (p / "expected.json").is_file())
+
+
+def _expected(run: Path) -> dict:
+    return json.loads((run / "expected.json").read_text())
+
+
+def _target(expected: dict) -> dict | None:
+    return expected["failing_action"] or expected.get("decisive_action")
+
+
+WITH_ELEMENT = [p for p in RUNS if _target(_expected(p)) and _expected(p)["element"] is not None]
+WITH_FAILED_REQUESTS = [p for p in RUNS if _expected(p)["failed_requests"]]
+
+
+def triage_json(path: Path, step: str | None = None) -> dict:
+    doc = triage_document(analyse(load_run(open_source(path)), step=step))
+    return json.loads(json.dumps(doc))  # exactly what --json prints
+
+
+def find_action(doc: dict, step_id: str, index: int) -> dict:
+    step = next(s for s in doc["steps"] if s["step_id"] == step_id)
+    return next(a for a in step["actions"] if a["index"] == index)
+
+
+def test_there_are_enough_distinct_failures():
+    categories = {_expected(p)["category"] for p in RUNS}
+    assert len(RUNS) >= 11 and len(WITH_ELEMENT) >= 8 and len(WITH_FAILED_REQUESTS) >= 4
+    assert len(categories - {None}) >= 7
+
+
+@pytest.mark.parametrize("run", RUNS, ids=[p.name for p in RUNS])
+def test_verdict_and_failing_action_match_the_scenario(run: Path):
+    expected = json.loads((run / "expected.json").read_text())
+    doc = triage_json(run)
+    assert doc["schema"] == "debugkit.triage/1"
+    assert doc["run"]["status"] == expected["run_status"]
+    assert doc["verdict"]["category"] == expected["category"], doc["verdict"]["summary"]
+    assert doc["verdict"]["summary"]
+    assert doc["problems"] == [] and doc["missing_artifacts"] == []
+
+    failing = expected["failing_action"]
+    if failing is None:
+        assert doc["failing_action"] is None
+        assert doc["failing_action_reason"]
+    else:
+        got = doc["failing_action"]
+        for key in ("step_id", "action_index", "action_type", "element_id", "exception_type"):
+            assert got[key] == failing[key], key
+    if expected["category"] is not None:
+        assert doc["verdict"]["evidence"], "a verdict must cite evidence"
+        assert 0 < doc["verdict"]["confidence"] <= 1
+
+
+@pytest.mark.parametrize("run", WITH_ELEMENT, ids=[p.name for p in WITH_ELEMENT])
+def test_element_facts_of_the_decisive_action(run: Path):
+    expected = _expected(run)
+    target = _target(expected)
+    doc = triage_json(run)
+    element = find_action(doc, target["step_id"], target["action_index"])["element"]
+    want = expected["element"]
+    assert element["found"] == want["found"]
+    for key in ("tag", "interactable", "label"):
+        assert element[key] == want[key], key
+    assert (element["text"] or "") == (want["text"] or "")
+    assert element["frame"] == want["frame"] or (element["frame"] is None and want["frame"] is None)
+
+
+@pytest.mark.parametrize("run", WITH_FAILED_REQUESTS, ids=[p.name for p in WITH_FAILED_REQUESTS])
+def test_failed_requests_are_attributed_to_the_decisive_action(run: Path):
+    expected = _expected(run)
+    doc = triage_json(run)
+    target = _target(expected)
+    failures = {(f["method"], f["url"]): f for f in doc["network_failures"]}
+    for want in expected["failed_requests"]:
+        got = failures[(want["method"], want["url"])]
+        assert got["status"] == want["status"]
+        if want.get("error"):
+            assert want["error"] in got["error"]
+        if target is not None:
+            assert got["step_id"] == target["step_id"]
+            assert got["action_index"] == target["action_index"]
+            action = find_action(doc, target["step_id"], target["action_index"])
+            assert any(n["url"] == want["url"] and n["failed"] for n in action["network"])
+        # the verdict cites the request itself
+        assert any(e["ref"] == f"har:{got['har_index']}" for e in doc["verdict"]["evidence"])
+
+
+def test_hallucinated_id_is_not_found_and_cited():
+    doc = triage_json(FIXTURES / "runs" / "hallucinated_id")
+    assert doc["verdict"]["rule"] == "hallucinated_element_id"
+    kinds = {e["kind"] for e in doc["verdict"]["evidence"]}
+    assert {"result", "element"} <= kinds
+    failing = doc["failing_action"]
+    action = find_action(doc, failing["step_id"], failing["action_index"])
+    assert action["element"]["found"] is False and action["element"]["source"] is None
+    assert action["result"]["stop_execution_on_failure"] is False
+
+
+def test_iframe_element_has_its_frame_chain_and_no_html():
+    doc = triage_json(FIXTURES / "runs" / "iframe_element")
+    failing = doc["failing_action"]
+    element = find_action(doc, failing["step_id"], failing["action_index"])["element"]
+    assert element["frame_chain"] == ["AAAF", "BAAD"]  # outermost first
+    assert element["html"] is None and "iframe" in element["note"]
+
+
+def test_legacy_numeric_id_vanished_before_the_action():
+    doc = triage_json(FIXTURES / "runs" / "legacy_numeric_ids")
+    assert doc["verdict"]["rule"] == "element_vanished"
+    assert any("already gone" in e["detail"] for e in doc["verdict"]["evidence"])
+
+
+def test_retry_ids_resolve_in_their_own_step():
+    doc = triage_json(FIXTURES / "runs" / "retry")
+    attempts = [s for s in doc["steps"] if s["order"] == 1]
+    assert [s["retry_index"] for s in attempts] == [0, 1]
+    texts = {
+        s["retry_index"]: [a["element"]["text"] for a in s["actions"] if a["element_id"] == "AAAM"]
+        for s in attempts
+    }
+    # the same id names a different element after the retry's new scrape
+    assert texts[0] and texts[1] and texts[0] != texts[1]
+    assert "recovered" in doc["verdict"]["summary"]
+
+
+def test_typed_password_never_appears():
+    run = FIXTURES / "runs" / "login_401"
+    secret = json.loads((run / "expected.json").read_text())["secrets"]["password"]
+    text = json.dumps(triage_json(run))
+    assert secret not in text
+    assert "[masked: " in text
+
+
+def test_navigation_noise_is_marked_not_blamed():
+    doc = triage_json(FIXTURES / "runs" / "navigation_error")
+    noise = [f for f in doc["network_failures"] if f["noise"]]
+    assert noise and all("ERR_ABORTED" in f["error"] for f in noise)
+    assert all(e["ref"] != f"har:{n['har_index']}" for n in noise for e in doc["verdict"]["evidence"])
+
+
+def test_step_focus_limits_everything_to_one_step():
+    run = FIXTURES / "runs" / "disabled_element"
+    full = triage_json(run)
+    target = full["failing_action"]["step_id"]
+    focused = triage_json(run, step=target)
+    assert focused["focus"] == {"step_id": target}
+    assert [s["step_id"] for s in focused["steps"]] == [target]
+    assert focused["verdict"] == full["verdict"]
+    step = full["steps"][[s["step_id"] for s in full["steps"]].index(target)]
+    assert triage_json(run, step=f"{step['order']}.{step['retry_index']}")["focus"] == {"step_id": target}
