@@ -119,3 +119,20 @@ def test_bad_usage_exits_2():
 def _write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
+
+
+def test_page_text_cannot_inject_terminal_markup_or_escapes(tmp_path: Path):
+    run = tmp_path / "run"
+    shutil.copytree(FIXTURES / "runs" / "site_500_submit", run)
+    hostile = "[bold red]pwn[/bold red] \x1b[2J\x1b]8;;http://evil/\x07x"
+    for tree in (run / "files").glob("*__visible_elements_tree__*"):
+        doc = json.loads(tree.read_text())
+        for node in doc:
+            if node.get("id") == "AAAH":
+                node["text"] = hostile
+        tree.write_text(json.dumps(doc))
+    done = run_cli("triage", str(run), env={"FORCE_COLOR": "1", "COLUMNS": "200"})
+    assert done.returncode == 0, done.stderr
+    assert "[bold red]pwn[/bold red]" in done.stdout  # shown literally, not interpreted
+    assert "\x1b[2J" not in done.stdout and "\x1b]8;;http://evil" not in done.stdout
+    assert "\\x1b[2J" in done.stdout  # control characters are made visible instead

@@ -81,6 +81,7 @@ _STATE_WORDS = re.compile(
     re.IGNORECASE,
 )
 _LOCATOR_WORDS = re.compile(r"locator|wait_for_selector|waiting for selector", re.IGNORECASE)
+TAG_NAMES = {"a": "link", "select": "dropdown", "textarea": "text area"}
 _AUTH_URL = re.compile(r"log-?in|sign-?in|auth|session|token|oauth|account", re.IGNORECASE)
 
 
@@ -96,7 +97,8 @@ def describe_element(view: ActionView) -> str:
     name = join.label or element.text
     name = name or element.attributes.get("placeholder") or element.attributes.get("name")
     text = f" '{_clip(str(name), 40)}'" if name else ""
-    return f"{element.tag or 'element'}{text} ({element_id})"
+    kind = TAG_NAMES.get(element.tag or "", element.tag or "element")
+    return f"{kind}{text} ({element_id})"
 
 
 def describe_action(view: ActionView) -> str:
@@ -109,6 +111,10 @@ def describe_action(view: ActionView) -> str:
 def describe_request(entry: NetworkEntry) -> str:
     outcome = entry.error or (f"HTTP {entry.status}" if entry.status else "no status")
     return f"{entry.method} {_clip(entry.url, 120)} -> {outcome}"
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _clip(text: str, limit: int) -> str:
@@ -266,7 +272,7 @@ def rule_failing_action(corr: Correlation, failing: FailingAction) -> Outcome:
                 f"{'never ran' if before else 'failed'} in step {view.step.label}."
             )
             return Verdict("LLM_REASONING_ERROR", 0.9, summary, "hallucinated_element_id", base), view
-        summary = (
+        summary = _sentence(
             f"{describe_element(view)} was on the page when it was scraped but gone when the "
             f"{view.action.action_type.replace('_', ' ')} ran in step {view.step.label}."
         )
@@ -297,22 +303,22 @@ def rule_failing_action(corr: Correlation, failing: FailingAction) -> Outcome:
 
     if exc in DIRECT_EXCEPTIONS:
         category, confidence, what = DIRECT_EXCEPTIONS[exc]
-        summary = f"{describe_action(view).capitalize()} failed: {what} ({exc})."
+        summary = _sentence(f"{describe_action(view)} failed: {what} ({exc}).")
         return Verdict(category, confidence, summary, "exception_type", base), view
 
     if "Timeout" in exc or "timeout" in message.lower():
         pending = [e for e in view.network if e.pending and not e.noise]
         if pending:
-            summary = (
-                f"{describe_action(view).capitalize()} timed out while {describe_request(pending[0])} "
-                "never answered."
+            summary = _sentence(
+                f"{describe_action(view)} timed out; a request in its window never answered: "
+                f"{pending[0].method} {_clip(pending[0].url, 120)}."
             )
             evidence = base + [_request_evidence(e, view) for e in pending[:3]]
             return Verdict("PAGE_LOAD_TIMEOUT", 0.85, summary, "timeout_pending_request", evidence), view
         if _LOCATOR_WORDS.search(message):
-            summary = f"{describe_action(view).capitalize()} timed out waiting for the element ({exc})."
+            summary = _sentence(f"{describe_action(view)} timed out waiting for the element ({exc}).")
             return Verdict("ELEMENT_STATE_TIMEOUT", 0.75, summary, "timeout_locator", base), view
-        summary = f"{describe_action(view).capitalize()} timed out ({exc or 'timeout'})."
+        summary = _sentence(f"{describe_action(view)} timed out ({exc or 'timeout'}).")
         return Verdict("PAGE_LOAD_TIMEOUT", 0.7, summary, "timeout", base + failed_requests), view
     return None
 
@@ -432,7 +438,9 @@ def rule_pending_request(corr: Correlation, failing: FailingAction) -> Outcome:
     timed_out = corr.run.status == "timed_out" or "timeout" in (corr.run.failure_reason or "").lower()
     if not pending or not timed_out:
         return None
-    summary = f"{describe_action(last).capitalize()} waited on {describe_request(pending[0])}, which never answered."
+    summary = _sentence(
+        f"{describe_action(last)} waited on {pending[0].method} {_clip(pending[0].url, 120)}, which never answered."
+    )
     evidence = [_request_evidence(e, last) for e in pending[:3]] + _with(_failure_text_evidence(corr))
     return Verdict("PAGE_LOAD_TIMEOUT", 0.8, summary, "pending_request", evidence), last
 

@@ -15,6 +15,7 @@ from debugkit.analysis.categories import CATEGORIES
 from debugkit.analysis.correlate import ActionView, StepView
 from debugkit.analysis.diagnose import describe_element, describe_request
 from debugkit.analysis.triage import Triage
+from debugkit.model import NetworkEntry
 from debugkit.report.json_report import MISSING_KINDS, _typed_text
 from debugkit.timeutil import iso
 
@@ -119,18 +120,20 @@ def _action_card(view: ActionView, title: str) -> Panel:
         grid.add_row("Exception", _t(f"{result.exception_type or ''}: {result.exception_message or ''}", "red"))
     requests = sorted(view.network, key=lambda e: (not e.failed, e.noise, e.index))
     if requests:
-        lines = Text()
-        for entry in requests[:MAX_REQUESTS_IN_CARD]:
-            style = "dim" if entry.noise else ("bold red" if entry.failed else "")
-            lines.append_text(_t(describe_request(entry) + ("  (noise)" if entry.noise else ""), style))
-            lines.append("\n")
+        lines = [_request_line(e) for e in requests[:MAX_REQUESTS_IN_CARD]]
         if len(requests) > MAX_REQUESTS_IN_CARD:
-            lines.append(f"... and {len(requests) - MAX_REQUESTS_IN_CARD} more", style="dim")
-        grid.add_row("Requests", lines)
+            lines.append(_t(f"... and {len(requests) - MAX_REQUESTS_IN_CARD} more", "dim"))
+        grid.add_row("Requests", Text("\n").join(lines))
     errors = [c for c in view.console if c.level == "error"]
     if errors:
         grid.add_row("Console", Group(*(_t(f"[{c.level}] {c.message}", "red") for c in errors[:5])))
     return Panel(grid, title=title, border_style="red")
+
+
+def _request_line(entry: NetworkEntry) -> Text:
+    if entry.noise:
+        return _t(describe_request(entry) + "  (noise)", "dim")
+    return _t(describe_request(entry), "bold red" if entry.failed else "")
 
 
 def _step_table(view: StepView) -> Table:
