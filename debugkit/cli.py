@@ -1,7 +1,8 @@
 """Command line: parse arguments, pick a source, run the pipeline, choose a reporter.
 
-Exit codes: 0 analysed (whatever the run's status), 2 bad usage or unreadable source,
-1 an internal error (a bug: please report it).
+Exit codes: 0 done (whatever the run's status), 2 bad usage or unreadable source (including a
+refused API key or an unknown run), 3 the API could not be reached or kept failing (try again
+later), 1 an internal error (a bug: please report it).
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from debugkit import __version__
-from debugkit.errors import DebugkitError
+from debugkit.api.cache import looks_like_run_id
+from debugkit.errors import DebugkitError, UsageError
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -37,14 +40,31 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
 
+    api = _Parser(add_help=False)
+    group = api.add_argument_group("Skyvern API")
+    group.add_argument(
+        "--base-url",
+        metavar="URL",
+        help="the Skyvern server (default: $SKYVERN_BASE_URL, else https://api.skyvern.com; "
+        "a self-hosted one is usually http://localhost:8000)",
+    )
+    group.add_argument(
+        "--api-key",
+        metavar="KEY",
+        help="API key (default: $SKYVERN_API_KEY; prefer the variable: a flag shows in the process list)",
+    )
+    group.add_argument("--concurrency", type=_positive_int, default=8, metavar="N", help="parallel downloads (8)")
+
     triage = commands.add_parser(
         "triage",
+        parents=[api],
         help="explain why a run failed",
-        description="Explain why a Skyvern run failed, with the evidence. SOURCE is a run folder "
+        description="Explain why a Skyvern run failed, with the evidence. SOURCE is a run id (tsk_..., "
+        "wr_..., tsk_v2_...: fetched through the API into a local cache first), a run folder "
         "(run.json, steps.json, artifacts.json, files/), Skyvern's local storage tree for a task "
         "(folders like 00_0_stp_...), or a step_archive / task_archive ZIP.",
     )
-    triage.add_argument("source", metavar="SOURCE", help="run folder, local storage folder, or archive ZIP")
+    triage.add_argument("source", metavar="SOURCE", help="run id, run folder, local storage folder, or archive ZIP")
     triage.add_argument("--json", action="store_true", help="print the debugkit.triage/1 JSON document only")
     triage.add_argument(
         "--step",
@@ -52,7 +72,45 @@ def build_parser() -> argparse.ArgumentParser:
         help="focus on one step: a step id (stp_...), an order (2: its latest retry) or order.retry (2.1)",
     )
     triage.add_argument("--no-color", action="store_true", help="no colours (also off when not a terminal)")
+    triage.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="where fetched runs are kept (default: $DEBUGKIT_CACHE_DIR, else ~/.cache/debugkit)",
+    )
+    triage.add_argument("--refresh", action="store_true", help="download the run again even if it is cached")
+    triage.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    fetch = commands.add_parser(
+        "fetch",
+        parents=[api],
+        help="download a run through the API into a run folder",
+        description="Download a run's documents and artifacts through the Skyvern API into a run "
+        "folder that triage reads offline. An interrupted fetch resumes: only what is missing is "
+        "downloaded.",
+    )
+    fetch.add_argument("run_id", metavar="RUN_ID", help="tsk_..., wr_... or tsk_v2_...")
+    fetch.add_argument("-o", "--output", metavar="DIR", help="the run folder to write (default: ./RUN_ID)")
+    fetch.add_argument("--step", metavar="STEP", help="only this step's artifacts (plus the run-level HAR and log)")
+    fetch.add_argument(
+        "--types",
+        metavar="T,T",
+        help="artifact types to download, comma-separated (default: what triage, report and bundle need)",
+    )
+    fetch.add_argument("--all", action="store_true", help="download every artifact type")
+    fetch.add_argument("--refresh", action="store_true", help="download everything again")
+    fetch.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    fetch.add_argument("--json", action="store_true", help="print a JSON summary of the fetch on stdout")
     return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 1 <= value <= 64:
+        raise argparse.ArgumentTypeError("must be between 1 and 64")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -60,6 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "triage":
             return _triage(args)
+        if args.command == "fetch":
+            return _fetch(args)
     except DebugkitError as exc:
         sys.stderr.write(f"debugkit: error: {exc}\n")
         return exc.exit_code
@@ -86,7 +146,10 @@ def _triage(args: argparse.Namespace) -> int:
     from debugkit.report.terminal import render
     from debugkit.sources import open_source
 
-    raw = open_source(args.source)
+    source = args.source
+    if not Path(source).exists() and looks_like_run_id(source):
+        source = str(_cached_copy(args))
+    raw = open_source(source)
     triage = analyse(load_run(raw), step=args.step)
     if args.json:
         sys.stdout.write(json.dumps(triage_document(triage), indent=2, ensure_ascii=False) + "\n")
@@ -94,3 +157,88 @@ def _triage(args: argparse.Namespace) -> int:
     console = Console(no_color=args.no_color or None, highlight=False, soft_wrap=False)
     render(triage, console)
     return EXIT_OK
+
+
+def _client(args: argparse.Namespace):
+    from debugkit.api.client import ApiConfig, SkyvernClient
+
+    config = ApiConfig.from_env(base_url=args.base_url, api_key=args.api_key, concurrency=args.concurrency)
+    return SkyvernClient(config)
+
+
+def _cached_copy(args: argparse.Namespace) -> Path:
+    """Fetch a run id into the cache (only what is missing), and return its folder."""
+    from debugkit.api.cache import cache_root, run_cache_dir
+    from debugkit.api.fetch import DEFAULT_TYPES, FetchOptions, local_copy_is_complete
+
+    with _client(args) as client:
+        folder = run_cache_dir(cache_root(args.cache_dir), client.config.base_url, args.source)
+        if args.refresh or not local_copy_is_complete(folder, DEFAULT_TYPES):
+            quiet = args.quiet or args.json
+            report = _run_fetch(client, args.source, FetchOptions(out_dir=folder, refresh=args.refresh), quiet=quiet)
+            if not quiet:
+                for note in report.notes:
+                    sys.stderr.write(f"debugkit: note: {note}\n")
+    return folder
+
+
+def _fetch(args: argparse.Namespace) -> int:
+    from debugkit.api.fetch import DEFAULT_TYPES, FetchOptions
+
+    if args.all and args.types:
+        raise UsageError("--all and --types cannot be combined")
+    types = None if args.all else DEFAULT_TYPES
+    if args.types:
+        types = frozenset(t.strip() for t in args.types.split(",") if t.strip())
+    options = FetchOptions(
+        out_dir=Path(args.output or args.run_id), step=args.step, types=types, refresh=args.refresh
+    )
+    with _client(args) as client:
+        report = _run_fetch(client, args.run_id, options, quiet=args.quiet or args.json)
+    if args.json:
+        sys.stdout.write(json.dumps(_fetch_summary(report), indent=2) + "\n")
+    elif not args.quiet:
+        _print_fetch_summary(report)
+    return EXIT_OK
+
+
+def _run_fetch(client, run_id: str, options, *, quiet: bool):
+    from debugkit.api.fetch import fetch_run
+    from debugkit.report.progress import FetchProgress
+
+    with FetchProgress(enabled=not quiet and sys.stderr.isatty()) as progress:
+        return fetch_run(client, run_id, options, on_total=progress.set_total, on_done=progress.advance)
+
+
+def _fetch_summary(report) -> dict:
+    return {
+        "schema": "debugkit.fetch-summary/1",
+        "run_id": report.run_id,
+        "folder": str(report.out_dir),
+        "downloaded": report.count("ok"),
+        "downloaded_bytes": report.downloaded_bytes,
+        "cached": report.count("cached"),
+        "from_archives": report.count("member"),
+        "not_selected": report.count("skipped"),
+        "unavailable": [
+            {"artifact_id": o.artifact_id, "artifact_type": o.artifact_type, "status": o.status, "reason": o.reason}
+            for o in report.outcomes
+            if o.status in ("missing", "damaged", "archived")
+        ],
+        "notes": report.notes,
+    }
+
+
+def _print_fetch_summary(report) -> None:
+    summary = _fetch_summary(report)
+    size = summary["downloaded_bytes"] / 1e6
+    sys.stderr.write(
+        f"fetched {report.run_id} into {report.out_dir}: {summary['downloaded']} artifact(s) downloaded "
+        f"({size:.1f} MB), {summary['cached']} already there, {summary['from_archives']} read from archives\n"
+    )
+    for item in summary["unavailable"]:
+        sys.stderr.write(
+            f"  {item['status']}: {item['artifact_type']} {item['artifact_id']}: {item['reason']}\n"
+        )
+    for note in report.notes:
+        sys.stderr.write(f"  note: {note}\n")

@@ -191,8 +191,9 @@ def _step_table(view: StepView) -> Table:
 
 
 def _problems(t: Triage, console: Console) -> None:
-    problems = t.run.problems
-    if not problems:
+    problems = [p for p in t.run.problems if p.kind != "skipped"]
+    skipped = [p for p in t.run.problems if p.kind == "skipped"]
+    if not problems and not skipped:
         return
     console.print(Text("Missing or damaged pieces", style="bold yellow"))
     for problem in problems:
@@ -200,3 +201,5 @@ def _problems(t: Triage, console: Console) -> None:
         kind = "missing" if problem.kind in MISSING_KINDS else problem.kind
         detail = _t(f"{problem.artifact_type or '-'} ({where}): {problem.detail}")
         console.print(Text.assemble(Text(f"  {kind:8} ", style="yellow"), detail))
+    if skipped:
+        console.print(_t(f"  {len(skipped)} piece(s) skipped, e.g. {skipped[0].detail}", "dim"))

@@ -28,6 +28,7 @@ from debugkit.sources.zipsafe import ZIP_MAGIC, SafeZip
 from debugkit.timeutil import parse_time
 
 FILE_DIRS = ("files", "artifact_files")
+FETCH_MANIFEST = "debugkit-fetch.json"
 
 
 def is_run_folder(path: Path) -> bool:
@@ -125,6 +126,7 @@ class _ArtifactReader:
         self.rows = rows
         self.problems = problems
         self.files = _file_index(tree)
+        self.fetched = _fetch_outcomes(tree)
         self.parents: dict[str, _Parent] = {}
         for row in rows:
             if row["artifact_type"] in ARCHIVE_TYPES and not row.get("bundle_key") and row.get("uri"):
@@ -196,6 +198,12 @@ class _ArtifactReader:
                 # /content on non-S3 storage returns the whole archive for a member
                 return _member(SafeZip.open(data, rel), bundle_key)
             return data
+        if bundle_key and self.parents.get(str(row.get("uri"))) is not None:
+            return self._read_member(row, bundle_key, label)
+        outcome = self.fetched.get(str(row.get("artifact_id")))
+        if outcome and outcome.get("status") in ("skipped", "missing", "damaged", "archived"):
+            kind = outcome["status"]
+            raise ArtifactUnavailable(f"{label}: {outcome.get('reason') or outcome['status']}", kind)
         if bundle_key:
             return self._read_member(row, bundle_key, label)
         raise ArtifactUnavailable(f"file not downloaded: {label}", "missing")
@@ -208,6 +216,15 @@ class _ArtifactReader:
             error = parent.error or ArtifactUnavailable("archive not opened", "missing")
             raise ArtifactUnavailable(f"{label} ({bundle_key}): {error.reason}", error.kind)
         return _member(parent.archive, bundle_key)
+
+
+def _fetch_outcomes(tree: Tree) -> dict[str, dict[str, Any]]:
+    """What ``debugkit fetch`` recorded per artifact (why one is absent), if it wrote a manifest."""
+    value = load_json(tree, FETCH_MANIFEST, [])
+    artifacts = value.get("artifacts") if isinstance(value, dict) else None
+    if not isinstance(artifacts, dict):
+        return {}
+    return {str(k): v for k, v in artifacts.items() if isinstance(v, dict) and isinstance(v.get("status"), str)}
 
 
 def _member(archive: SafeZip, bundle_key: str) -> bytes:
