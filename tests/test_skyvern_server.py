@@ -203,7 +203,7 @@ def test_unbundled_s3_mode(skyvern_server):
     assert {r["artifact_id"] for r in rows} == set(files)
     for row in rows:
         assert row["uri"].startswith("s3://skyvern-artifacts/")
-        assert row["signed_url"].startswith(server.base_url + "/s3/")
+        assert row["signed_url"].startswith(server.s3_base_url + "/s3/")
         assert "X-Amz-Signature=" in row["signed_url"]
     har = next(r for r in rows if r["artifact_type"] == "har")
     assert har["uri"].endswith(".har.zst")
