@@ -308,3 +308,47 @@ def test_unknown_run_is_one_line_naming_it(skyvern_server: SkyvernTestServer, tm
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "tsk_404404404" in lines[0] and "not found" in lines[0]
+
+
+def test_archived_artifacts_are_reported_missing_with_the_reason(skyvern_server, tmp_path):
+    run_id = skyvern_server.names["real/checkout_500"]
+    rows = skyvern_server_rows(skyvern_server, run_id)
+    scrape = next(r["artifact_id"] for r in rows if r["artifact_type"] == "html_scrape")
+    skyvern_server.archive(scrape)
+    out = tmp_path / "run"
+    summary = json.loads(cli(skyvern_server, "fetch", run_id, "-o", str(out), "--json").stdout)
+    assert [(u["artifact_id"], u["status"]) for u in summary["unavailable"]] == [(scrape, "archived")]
+    assert not skyvern_server.records(f"/v1/artifacts/{scrape}/content")  # not even tried
+    doc = verdict_of(out)
+    missing = [m for m in doc["missing_artifacts"] if m["artifact_type"] == "html_scrape"]
+    assert missing and "cold storage" in missing[0]["reason"]
+    assert doc["verdict"]["category"] == "WRONG_PAGE_STATE"
+
+
+def test_a_run_that_just_ended_is_fetched_again_for_late_network_rows(make_skyvern_server, tmp_path):
+    import shutil
+    from datetime import UTC, datetime
+
+    folder = tmp_path / "fresh"
+    shutil.copytree(FIXTURES / "real" / "success", folder)
+    run = json.loads((folder / "run.json").read_text())
+    run["finished_at"] = datetime.now(UTC).replace(tzinfo=None).isoformat()  # naive UTC, like the API
+    (folder / "run.json").write_text(json.dumps(run))
+    server = make_skyvern_server([folder])
+    out = tmp_path / "run"
+    first = json.loads(cli(server, "fetch", run["run_id"], "-o", str(out), "--json").stdout)
+    assert any("fetch again" in note for note in first["notes"])
+    manifest = json.loads((out / "debugkit-fetch.json").read_text())
+    assert manifest["network_may_be_incomplete"] is True and manifest["complete"] is False
+    server.reset_log()
+    second = json.loads(cli(server, "fetch", run["run_id"], "-o", str(out), "--json").stdout)
+    again = {r.path.split("/")[3] for r in server.log if r.path.endswith("/content")}
+    rows = {r["artifact_id"]: r["artifact_type"] for r in json.loads((out / "artifacts.json").read_text())}
+    assert {rows[a] for a in again} == {"har", "browser_console_log"}
+    assert second["downloaded"] == 2
+
+
+def skyvern_server_rows(server: SkyvernTestServer, run_id: str) -> list[dict]:
+    import httpx
+
+    return httpx.get(f"{server.base_url}/v1/runs/{run_id}/artifacts", headers={"x-api-key": server.api_key}).json()
