@@ -79,6 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     triage.add_argument("--refresh", action="store_true", help="download the run again even if it is cached")
     triage.add_argument("--quiet", action="store_true", help="no progress bar")
+    triage.add_argument(
+        "--no-redact",
+        action="store_true",
+        help="show secrets (typed passwords, cookies, tokens) as they are; redacted by default",
+    )
 
     fetch = commands.add_parser(
         "fetch",
@@ -150,7 +155,14 @@ def _triage(args: argparse.Namespace) -> int:
     if not Path(source).exists() and looks_like_run_id(source):
         source = str(_cached_copy(args))
     raw = open_source(source)
-    triage = analyse(load_run(raw), step=args.step)
+    run = load_run(raw)
+    if args.no_redact:
+        sys.stderr.write("debugkit: warning: --no-redact: secrets in this run are shown as they are\n")
+    else:
+        from debugkit.redaction import redact_run
+
+        run, _, _ = redact_run(raw, run, api_keys=[args.api_key])
+    triage = analyse(run, step=args.step)
     if args.json:
         sys.stdout.write(json.dumps(triage_document(triage), indent=2, ensure_ascii=False) + "\n")
         return EXIT_OK

@@ -138,6 +138,8 @@ def _typed_text(view: ActionView) -> str | None:
     text = view.action.text
     if text is None or view.action.action_type not in ("input_text", "paste_text"):
         return None
+    if text.startswith("[REDACTED:"):
+        return text
     join = view.element
     element = join.element if join else None
     label = join.label if join else None

@@ -1,0 +1,195 @@
+"""Finding the secret values a run holds, before anything is redacted.
+
+Collection is independent of the redaction policy: every value found here is searched for in
+every member of a bundle afterwards, so switching a redaction rule off makes the bundle fail
+closed instead of leaking.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from http.cookies import SimpleCookie
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import orjson
+
+from debugkit.model import Action, RunData, StepData
+from debugkit.parsers.har import parse_har
+
+MIN_SECRET_LENGTH = 4  # shorter values would be replaced all over ordinary text
+
+# Header names whose values are secrets, and name fragments that make any header secret.
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"})
+SECRET_NAME_PARTS = ("token", "secret", "session", "auth", "key", "password", "passwd", "csrf", "xsrf", "otp")
+JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}")
+SIGNATURE_PARAMS = re.compile(r"^(sig|signature|x-amz-signature|x-amz-credential|x-amz-security-token|"
+                              r"x-goog-signature|x-goog-credential|sv|se|sp|sr|skoid|sktid|skt|ske|sks|skv|kid)$",
+                              re.IGNORECASE)
+TYPED_KINDS = {"password": "password", "otp": "otp", "card": "card"}
+
+
+@dataclass(frozen=True)
+class Secret:
+    value: str
+    kind: str  # password | otp | card | secret | cookie | header | query | form | jwt | signature | api_key
+
+
+def secret_name(name: str) -> bool:
+    lowered = name.strip().lower()
+    return lowered in SECRET_HEADERS or any(part in lowered for part in SECRET_NAME_PARTS)
+
+
+def collect_secrets(run: RunData, har_documents: Iterable[bytes] = (), api_keys: Iterable[str] = ()) -> list[Secret]:
+    """Every secret value in the run: typed into secret fields, in HAR headers, cookies, queries,
+    form bodies, JWTs anywhere in the HAR, signed-URL signatures, and the API key."""
+    found: dict[str, Secret] = {}
+
+    def add(value: object, kind: str) -> None:
+        if isinstance(value, str):
+            value = value.strip()
+            if len(value) >= MIN_SECRET_LENGTH and value not in found:
+                found[value] = Secret(value, kind)
+
+    for key in api_keys:
+        add(key, "api_key")
+    for step in run.steps:
+        for action in step.actions:
+            kind = typed_secret_kind(step, action)
+            if kind and action.text:
+                add(action.text, kind)
+    for data in har_documents:
+        for entry in parse_har(data, keep_raw=True).entries:
+            for value, kind in _entry_secrets(entry.raw):
+                add(value, kind)
+    for entry in run.network:
+        for value, kind in _url_secrets(entry.url):
+            add(value, kind)
+    return sorted(found.values(), key=lambda s: (-len(s.value), s.value))
+
+
+def typed_secret_kind(step: StepData, action: Action) -> str | None:
+    """password | otp | card | secret when the action typed into such a field, else None."""
+    from debugkit.redact import is_secret_field
+
+    if action.action_type not in ("input_text", "paste_text", "verification_code"):
+        return None
+    if action.action_type == "verification_code":
+        return "otp"
+    element = None
+    if step.elements and action.element_id in step.elements:
+        element = step.elements[action.element_id]
+    elif action.element_data:
+        from debugkit.parsers.elements import element_from_dict
+
+        element = element_from_dict(action.element_data)
+    label = None
+    if element is not None and step.html_scrape is not None:
+        node = step.html_scrape.node(element.element_id)
+        label = step.html_scrape.label_for(node) if node is not None else None
+    if not is_secret_field(element, label):
+        return None
+    hints = " ".join(
+        str(v) for v in ([label] + ([element.attributes.get(k) for k in ("type", "name", "id", "autocomplete",
+                                                                           "placeholder")] if element else []))
+        if v
+    ).lower()
+    if "password" in hints or "passwd" in hints:
+        return "password"
+    if any(word in hints for word in ("otp", "one-time", "verification", "2fa", "mfa", "totp")):
+        return "otp"
+    if any(word in hints for word in ("card", "cc-", "cvc", "cvv")):
+        return "card"
+    return "secret"
+
+
+def _entry_secrets(entry: dict[str, Any]) -> Iterable[tuple[str, str]]:
+    for side in ("request", "response"):
+        part = entry.get(side)
+        if not isinstance(part, dict):
+            continue
+        for header in part.get("headers") or []:
+            if isinstance(header, dict) and isinstance(header.get("name"), str) and secret_name(header["name"]):
+                yield from _header_values(header["name"], header.get("value"))
+        for cookie in part.get("cookies") or []:
+            if isinstance(cookie, dict):
+                yield cookie.get("value"), "cookie"
+        if side == "request":
+            yield from _url_secrets(str(part.get("url") or ""))
+            for param in part.get("queryString") or []:
+                if isinstance(param, dict) and secret_name(str(param.get("name", ""))):
+                    yield param.get("value"), "query"
+            yield from _post_secrets(part.get("postData"))
+    yield from ((m, "jwt") for m in JWT.findall(orjson.dumps(entry).decode("utf-8", "replace")))
+
+
+def _header_values(name: str, value: object) -> Iterable[tuple[str, str]]:
+    if not isinstance(value, str):
+        return
+    lowered = name.lower()
+    if lowered in ("cookie", "set-cookie"):
+        yield from ((v, "cookie") for v in _cookie_values(value, lowered == "set-cookie"))
+        return
+    if lowered in ("authorization", "proxy-authorization") and " " in value.strip():
+        scheme, _, credential = value.strip().partition(" ")
+        yield credential, "header"
+        return
+    yield value, "header"
+
+
+def _cookie_values(value: str, is_set_cookie: bool) -> list[str]:
+    if is_set_cookie:
+        first = value.split(";", 1)[0]
+        _, _, cookie_value = first.partition("=")
+        return [cookie_value]
+    jar = SimpleCookie()
+    try:
+        jar.load(value)
+    except Exception:  # an odd cookie header: take the name=value pairs by hand
+        return [p.partition("=")[2] for p in value.split(";") if "=" in p]
+    return [morsel.value for morsel in jar.values()] or [p.partition("=")[2] for p in value.split(";") if "=" in p]
+
+
+def _url_secrets(url: str) -> Iterable[tuple[str, str]]:
+    try:
+        query = urlsplit(url).query
+    except ValueError:
+        return
+    for name, value in parse_qsl(query, keep_blank_values=False):
+        if SIGNATURE_PARAMS.match(name):
+            yield value, "signature"
+        elif secret_name(name):
+            yield value, "query"
+
+
+def _post_secrets(post: object) -> Iterable[tuple[str, str]]:
+    if not isinstance(post, dict):
+        return
+    for param in post.get("params") or []:
+        if isinstance(param, dict) and secret_name(str(param.get("name", ""))):
+            yield param.get("value"), "form"
+    text = post.get("text")
+    if isinstance(text, str) and text:
+        mime = str(post.get("mimeType") or "")
+        if "json" in mime or text.lstrip().startswith(("{", "[")):
+            with contextlib.suppress(orjson.JSONDecodeError):
+                yield from _json_secrets(orjson.loads(text))
+        elif "=" in text:
+            for name, value in parse_qsl(text):
+                if secret_name(name):
+                    yield value, "form"
+
+
+def _json_secrets(value: object) -> Iterable[tuple[str, str]]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, str) and secret_name(str(key)):
+                yield item, "form"
+            else:
+                yield from _json_secrets(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _json_secrets(item)

@@ -1,0 +1,228 @@
+"""Replacing secrets: the same value always becomes the same placeholder within one bundle.
+
+``[REDACTED:<8 hex>]``: the hex is a salted hash of the value, so a reader can see that two
+requests sent the same cookie, and nobody can test a guess without the per-bundle salt.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import hashlib
+import re
+import secrets as _random
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, quote_plus
+
+from debugkit.model import RunData
+from debugkit.parsers.html import HtmlSnapshot
+from debugkit.redaction.collect import JWT, SIGNATURE_PARAMS, Secret, secret_name
+
+_BEARER = re.compile(r"\b(Bearer|Basic|Token)\s+([A-Za-z0-9._~+/=-]{8,})", re.IGNORECASE)
+_QUERY_PAIR = re.compile(r"([?&;])([A-Za-z0-9_.\-\[\]%]+)=([^&#\s\"'<>]*)")
+
+
+@dataclass
+class RedactionPolicy:
+    """Which rules apply. Every rule is on by default; tests switch one off to prove the
+    fail-closed check catches what it would have removed."""
+
+    typed_secrets: bool = True  # values typed into password / OTP / card / secret fields
+    headers: bool = True  # authorization, cookie, set-cookie, x-api-key and secret-named headers
+    cookies: bool = True
+    query: bool = True  # secret-named query parameters
+    form: bool = True  # secret-named form / JSON body fields
+    jwt: bool = True
+    signatures: bool = True  # the signature part of signed URLs
+    api_key: bool = True
+
+    def enabled(self, kind: str) -> bool:
+        rule = {
+            "password": "typed_secrets",
+            "otp": "typed_secrets",
+            "card": "typed_secrets",
+            "secret": "typed_secrets",
+            "header": "headers",
+            "cookie": "cookies",
+            "query": "query",
+            "form": "form",
+            "jwt": "jwt",
+            "signature": "signatures",
+            "api_key": "api_key",
+        }.get(kind, "headers")
+        return bool(getattr(self, rule))
+
+    def describe(self) -> dict[str, bool]:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class Redactor:
+    secrets: list[Secret]
+    policy: RedactionPolicy = field(default_factory=RedactionPolicy)
+    salt: bytes = field(default_factory=lambda: _random.token_bytes(16))
+    counts: Counter[str] = field(default_factory=Counter)  # replacements made, by kind
+
+    def __post_init__(self) -> None:
+        active = [s for s in self.secrets if self.policy.enabled(s.kind)]
+        self._kind = {s.value: s.kind for s in active}
+        variants: dict[str, str] = {}
+        for secret in active:
+            for form in {secret.value, quote(secret.value, safe=""), quote_plus(secret.value)}:
+                variants.setdefault(form, secret.value)
+        self._variant_of = variants
+        ordered = sorted(variants, key=len, reverse=True)
+        self._pattern = re.compile("|".join(re.escape(v) for v in ordered)) if ordered else None
+
+    def placeholder(self, value: str) -> str:
+        digest = hashlib.sha256(self.salt + value.encode("utf-8")).hexdigest()[:8]
+        return f"[REDACTED:{digest}]"
+
+    # --- strings ----------------------------------------------------------------------------------
+
+    def text(self, value: str) -> str:
+        """Known secret values, then patterns (JWTs, bearer credentials, secret query values)."""
+        if not value:
+            return value
+        if self._pattern is not None:
+            value = self._pattern.sub(self._replace_known, value)
+        if self.policy.jwt:
+            value = JWT.sub(lambda m: self._replace(m.group(0), "jwt"), value)
+        if self.policy.headers:
+            value = _BEARER.sub(lambda m: f"{m.group(1)} {self._replace(m.group(2), 'header')}", value)
+        if self.policy.query or self.policy.signatures:
+            value = _QUERY_PAIR.sub(self._replace_query_pair, value)
+        return value
+
+    def _replace_known(self, match: re.Match[str]) -> str:
+        original = self._variant_of[match.group(0)]
+        return self._replace(original, self._kind[original])
+
+    def _replace(self, value: str, kind: str) -> str:
+        if value.startswith("[REDACTED:"):
+            return value
+        self.counts[kind] += 1
+        return self.placeholder(value)
+
+    def _replace_query_pair(self, match: re.Match[str]) -> str:
+        sep, name, value = match.groups()
+        if not value or value.startswith("[REDACTED"):
+            return match.group(0)
+        plain = name.lower()
+        if self.policy.signatures and SIGNATURE_PARAMS.match(plain):
+            return f"{sep}{name}={self._replace(value, 'signature')}"
+        if self.policy.query and secret_name(plain):
+            return f"{sep}{name}={self._replace(value, 'query')}"
+        return match.group(0)
+
+    # --- structures ---------------------------------------------------------------------------------
+
+    def json(self, value: Any) -> Any:
+        """Every string in a JSON value (keys kept), plus secret-named fields as a whole."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, list):
+            return [self.json(v) for v in value]
+        if isinstance(value, dict):
+            out = {}
+            for key, item in value.items():
+                if isinstance(item, str) and isinstance(key, str) and self._secret_field(key) and item:
+                    out[key] = self._replace(item, "form") if not item.startswith("[REDACTED") else item
+                else:
+                    out[key] = self.json(item)
+            return out
+        return value
+
+    def _secret_field(self, key: str) -> bool:
+        return self.policy.form and secret_name(key) and key.lower() not in _NOT_SECRET_KEYS
+
+    def har(self, doc: Any) -> Any:
+        """A HAR with secret header values, cookie values, query and form values replaced."""
+        if not isinstance(doc, dict):
+            return self.json(doc)
+        out = copy.deepcopy(doc)
+        entries = out.get("log", {}).get("entries") if isinstance(out.get("log"), dict) else None
+        for entry in entries or []:
+            if not isinstance(entry, dict):
+                continue
+            for side in ("request", "response"):
+                part = entry.get(side)
+                if isinstance(part, dict):
+                    self._har_part(part)
+        return self.json(out)
+
+    def _har_part(self, part: dict[str, Any]) -> None:
+        for header in part.get("headers") or []:
+            if isinstance(header, dict) and self.policy.headers and secret_name(str(header.get("name", ""))):
+                value = header.get("value")
+                if isinstance(value, str) and value:
+                    header["value"] = self._replace(value, "header")
+        for cookie in part.get("cookies") or []:
+            if self.policy.cookies and _has_value(cookie):
+                cookie["value"] = self._replace(cookie["value"], "cookie")
+        for param in part.get("queryString") or []:
+            if self.policy.query and _has_value(param) and secret_name(str(param.get("name", ""))):
+                param["value"] = self._replace(param["value"], "query")
+        post = part.get("postData")
+        if isinstance(post, dict):
+            for param in post.get("params") or []:
+                if self.policy.form and _has_value(param) and secret_name(str(param.get("name", ""))):
+                    param["value"] = self._replace(param["value"], "form")
+
+    def run(self, run: RunData) -> RunData:
+        """A copy of the parsed run with every string redacted (what all reporters then show)."""
+        clone = copy.deepcopy(run)
+        _walk(clone, self)
+        return clone
+
+
+def _has_value(item: object) -> bool:
+    return isinstance(item, dict) and isinstance(item.get("value"), str) and bool(item["value"])
+
+
+# Keys that contain a secret-ish fragment but hold no secret.
+_NOT_SECRET_KEYS = frozenset({"keepallattr", "autocomplete", "author", "authored", "monkey", "keyboard", "keys"})
+
+
+def _walk(obj: Any, redactor: Redactor, seen: set[int] | None = None) -> Any:
+    """Redact every string inside dataclasses, dicts and lists, in place where possible."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen:
+        return obj
+    if isinstance(obj, str):
+        return redactor.text(obj)
+    if isinstance(obj, HtmlSnapshot):
+        seen.add(id(obj))
+        obj.text = redactor.text(obj.text)
+        obj.__dict__.pop("soup", None)
+        obj.__dict__.pop("_index", None)
+        return obj
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        seen.add(id(obj))
+        for f in dataclasses.fields(obj):
+            value = getattr(obj, f.name)
+            if isinstance(value, bytes | bytearray):
+                continue
+            new = _walk(value, redactor, seen)
+            if new is not value:
+                setattr(obj, f.name, new)
+        return obj
+    if isinstance(obj, dict):
+        seen.add(id(obj))
+        for key in list(obj):
+            new = redactor.json(obj[key]) if isinstance(obj[key], str) and isinstance(key, str) else None
+            if new is not None:
+                obj[key] = new if not redactor._secret_field(key) else redactor.json({key: obj[key]})[key]
+            else:
+                obj[key] = _walk(obj[key], redactor, seen)
+        return obj
+    if isinstance(obj, list):
+        seen.add(id(obj))
+        for i, item in enumerate(obj):
+            obj[i] = _walk(item, redactor, seen)
+        return obj
+    if isinstance(obj, set):
+        return {_walk(item, redactor, seen) for item in obj}
+    return obj
