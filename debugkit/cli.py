@@ -55,16 +55,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     group.add_argument("--concurrency", type=_positive_int, default=8, metavar="N", help="parallel downloads (8)")
 
+    source = _Parser(add_help=False)
+    source.add_argument("source", metavar="SOURCE", help="run id, run folder, local storage folder, or archive ZIP")
+    cache = source.add_argument_group("run ids (fetched into a local cache)")
+    cache.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="where fetched runs are kept (default: $DEBUGKIT_CACHE_DIR, else ~/.cache/debugkit)",
+    )
+    cache.add_argument("--refresh", action="store_true", help="download the run again even if it is cached")
+    cache.add_argument("--quiet", action="store_true", help="no progress bar")
+    source.add_argument(
+        "--no-redact",
+        action="store_true",
+        help="show secrets (typed passwords, cookies, tokens) as they are; redacted by default",
+    )
+    source_help = (
+        "SOURCE is a run id (tsk_..., wr_..., tsk_v2_...: fetched through the API into a local cache "
+        "first), a run folder (run.json, steps.json, artifacts.json, files/), Skyvern's local storage "
+        "tree for a task (folders like 00_0_stp_...), or a step_archive / task_archive ZIP."
+    )
+
     triage = commands.add_parser(
         "triage",
-        parents=[api],
+        parents=[source, api],
         help="explain why a run failed",
-        description="Explain why a Skyvern run failed, with the evidence. SOURCE is a run id (tsk_..., "
-        "wr_..., tsk_v2_...: fetched through the API into a local cache first), a run folder "
-        "(run.json, steps.json, artifacts.json, files/), Skyvern's local storage tree for a task "
-        "(folders like 00_0_stp_...), or a step_archive / task_archive ZIP.",
+        description="Explain why a Skyvern run failed, with the evidence. " + source_help,
     )
-    triage.add_argument("source", metavar="SOURCE", help="run id, run folder, local storage folder, or archive ZIP")
     triage.add_argument("--json", action="store_true", help="print the debugkit.triage/1 JSON document only")
     triage.add_argument(
         "--step",
@@ -72,17 +89,31 @@ def build_parser() -> argparse.ArgumentParser:
         help="focus on one step: a step id (stp_...), an order (2: its latest retry) or order.retry (2.1)",
     )
     triage.add_argument("--no-color", action="store_true", help="no colours (also off when not a terminal)")
-    triage.add_argument(
-        "--cache-dir",
-        metavar="DIR",
-        help="where fetched runs are kept (default: $DEBUGKIT_CACHE_DIR, else ~/.cache/debugkit)",
+
+    report = commands.add_parser(
+        "report",
+        parents=[source, api],
+        help="write a single-file HTML report",
+        description="Write one self-contained HTML file that tells the run's story: verdict and evidence, "
+        "steps, action cards, screenshots, network. " + source_help,
     )
-    triage.add_argument("--refresh", action="store_true", help="download the run again even if it is cached")
-    triage.add_argument("--quiet", action="store_true", help="no progress bar")
-    triage.add_argument(
-        "--no-redact",
-        action="store_true",
-        help="show secrets (typed passwords, cookies, tokens) as they are; redacted by default",
+    report.add_argument("-o", "--output", metavar="FILE", required=True, help="the HTML file to write")
+
+    bundle = commands.add_parser(
+        "bundle",
+        parents=[source, api],
+        help="write a redacted support-ticket ZIP",
+        description="Write one ZIP to attach to a support ticket: report.html, triage.json, summary.md, "
+        "the redacted HAR and the decisive step's files, with manifest.json. Secrets are redacted "
+        "and the result is checked: if any collected secret remains, nothing is written. " + source_help,
+    )
+    bundle.add_argument("-o", "--output", metavar="FILE", required=True, help="the ZIP file to write")
+    bundle.add_argument(
+        "--max-size",
+        type=float,
+        default=20,
+        metavar="MB",
+        help="size cap in MB (default 20): screenshots are scaled, then the least important members dropped",
     )
 
     fetch = commands.add_parser(
@@ -125,6 +156,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _triage(args)
         if args.command == "fetch":
             return _fetch(args)
+        if args.command == "report":
+            return _report(args)
+        if args.command == "bundle":
+            return _bundle(args)
     except DebugkitError as exc:
         sys.stderr.write(f"debugkit: error: {exc}\n")
         return exc.exit_code
@@ -142,13 +177,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     return EXIT_USAGE  # pragma: no cover - argparse requires a command
 
 
-def _triage(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
-    from debugkit.analysis.triage import analyse
+def _load(args: argparse.Namespace, *, redact: bool):
+    """The source's raw and parsed run, redacted unless --no-redact."""
     from debugkit.load import load_run
-    from debugkit.report.json_report import triage_document
-    from debugkit.report.terminal import render
     from debugkit.sources import open_source
 
     source = args.source
@@ -156,18 +187,67 @@ def _triage(args: argparse.Namespace) -> int:
         source = str(_cached_copy(args))
     raw = open_source(source)
     run = load_run(raw)
+    if not redact:
+        return raw, run
+    from debugkit.redaction import redact_run
+
+    return raw, redact_run(raw, run, api_keys=[args.api_key])[0]
+
+
+def _warn_no_redact(args: argparse.Namespace) -> None:
     if args.no_redact:
         sys.stderr.write("debugkit: warning: --no-redact: secrets in this run are shown as they are\n")
-    else:
-        from debugkit.redaction import redact_run
 
-        run, _, _ = redact_run(raw, run, api_keys=[args.api_key])
+
+def _triage(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from debugkit.analysis.triage import analyse
+    from debugkit.report.json_report import triage_document
+    from debugkit.report.terminal import render
+
+    _warn_no_redact(args)
+    _, run = _load(args, redact=not args.no_redact)
     triage = analyse(run, step=args.step)
     if args.json:
         sys.stdout.write(json.dumps(triage_document(triage), indent=2, ensure_ascii=False) + "\n")
         return EXIT_OK
     console = Console(no_color=args.no_color or None, highlight=False, soft_wrap=False)
     render(triage, console)
+    return EXIT_OK
+
+
+def _report(args: argparse.Namespace) -> int:
+    from debugkit.analysis.triage import analyse
+    from debugkit.report.html import write_html
+
+    _warn_no_redact(args)
+    _, run = _load(args, redact=not args.no_redact)
+    size = write_html(analyse(run), args.output, redact=not args.no_redact)
+    if not args.quiet:
+        sys.stderr.write(f"wrote {args.output} ({size / 1e6:.1f} MB)\n")
+    return EXIT_OK
+
+
+def _bundle(args: argparse.Namespace) -> int:
+    from debugkit.report.bundle import build_bundle
+
+    _warn_no_redact(args)
+    if args.max_size <= 0:
+        raise UsageError("--max-size must be above 0")
+    raw, run = _load(args, redact=False)  # the bundle redacts itself, and checks the result
+    result = build_bundle(
+        raw, run, Path(args.output), redact=not args.no_redact, max_size=int(args.max_size * 1e6),
+        api_keys=[args.api_key],
+    )
+    if not args.quiet:
+        redacted = sum(result.counts.values())
+        sys.stderr.write(
+            f"wrote {result.path} ({result.size / 1e6:.1f} MB, {len(result.members)} files, "
+            f"{redacted} secret value(s) redacted"
+            + (f", {len(result.dropped)} dropped to fit" if result.dropped else "")
+            + ")\n"
+        )
     return EXIT_OK
 
 
@@ -186,7 +266,7 @@ def _cached_copy(args: argparse.Namespace) -> Path:
     with _client(args) as client:
         folder = run_cache_dir(cache_root(args.cache_dir), client.config.base_url, args.source)
         if args.refresh or not local_copy_is_complete(folder, DEFAULT_TYPES):
-            quiet = args.quiet or args.json
+            quiet = args.quiet or getattr(args, "json", False)
             report = _run_fetch(client, args.source, FetchOptions(out_dir=folder, refresh=args.refresh), quiet=quiet)
             if not quiet:
                 for note in report.notes:

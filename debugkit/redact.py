@@ -36,3 +36,93 @@ def is_secret_field(element: Element | None, label: str | None = None, field_hin
 def mask(value: str) -> str:
     """``[masked: 15 chars]``: the length stays visible, the value does not."""
     return f"[masked: {len(value)} chars]"
+
+
+# --- URLs and free text (used by the HTML report; the support bundle may build on these) -------
+
+# A query holding any of these is a signed URL: the whole query string is removed.
+_SIGNATURE_PARAM = re.compile(
+    r"^(x-amz-[a-z-]+|x-goog-[a-z-]+|x-ms-[a-z-]+|signature|sig|hmac|policy|key-pair-id|googleaccessid|"
+    r"se|sp|sv|sr|skoid|sktid|skt|ske|sks|skv)$",
+    re.IGNORECASE,
+)
+# Parameters whose values are secrets (or parts of a signature) even in an unsigned URL.
+_SECRET_PARAM = re.compile(
+    r"token|secret|pass(word|wd)?$|^pwd$|api.?key|^key$|^apikey$|^auth|^code$|^otp$|session|^sid$|jwt|"
+    r"credential|^expir(y|es)$|^kid$|^ticket$|^nonce$|^state$|^hash$",
+    re.IGNORECASE,
+)
+REDACTED = "[redacted]"
+_URL_IN_TEXT = re.compile(r"\b(?:https?|wss?|ftp|file)://[^\s\"'<>`]+", re.IGNORECASE)
+# A bearer credential: long, with at least one digit (so "Bearer of bad news" stays prose).
+_BEARER = re.compile(r"\b(bearer)\s+(?=[A-Za-z0-9._~+/=-]*\d)[A-Za-z0-9._~+/=-]{12,}", re.IGNORECASE)
+_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
+_HEADER_LINE = re.compile(
+    r"\b(cookie|set-cookie|authorization|proxy-authorization|x-csrf-token|x-xsrf-token|x-api-key|x-auth-token)"
+    r"(\s*[:=]\s*)[^\r\n]+",
+    re.IGNORECASE,
+)
+_SECRET_KEY = r"(password|passwd|pwd|secret|client_secret|api_?key|access_token|refresh_token|id_token|otp)"
+# key=value (form bodies, query strings), "key": "value" (JSON) and key: "value"
+_SECRET_PAIR = re.compile(
+    rf"\b{_SECRET_KEY}(=|\"\s*:\s*|\s*:\s*(?=[\"']))(\"[^\"]*\"|'[^']*'|[^\s&,;]+)",
+    re.IGNORECASE,
+)
+
+
+def redact_url(url: str) -> str:
+    """The URL without secrets: a signed query string (S3/GCS/Azure/CloudFront/Skyvern ``sig``)
+    is removed as a whole, secret-looking parameters (token, key, code, session, ...) keep their
+    name but lose their value, and so does a password in the user-info part. The rest is kept
+    as written, so the URL still says which request it was."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    if not isinstance(url, str) or not url:
+        return url
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc
+    except ValueError:  # e.g. a broken IPv6 host: keep only what precedes the query
+        head = re.split(r"[?#]", url, maxsplit=1)[0]
+        return head + ("?" + REDACTED if head != url else "")
+    if "@" in netloc:
+        userinfo, _, host = netloc.rpartition("@")
+        user = userinfo.split(":", 1)[0]
+        netloc = f"{user}:{REDACTED}@{host}" if ":" in userinfo else f"{REDACTED}@{host}"
+    query = _redact_query(parts.query)
+    fragment = _redact_query(parts.fragment) if "=" in parts.fragment else parts.fragment
+    return urlunsplit((parts.scheme, netloc, parts.path, query, fragment))
+
+
+def _redact_query(query: str) -> str:
+    if not query:
+        return query
+    pairs = [piece.partition("=") for piece in query.split("&")]
+    names = [_unquote(name) for name, _, _ in pairs]
+    if any(_SIGNATURE_PARAM.match(name) for name in names):
+        return f"[signed query removed: {len(pairs)} parameters]"
+    out = []
+    for (name, eq, value), plain in zip(pairs, names, strict=True):
+        if eq and value and _SECRET_PARAM.search(plain):
+            value = REDACTED
+        out.append(f"{name}{eq}{value}")
+    return "&".join(out)
+
+
+def _unquote(text: str) -> str:
+    from urllib.parse import unquote_plus
+
+    return unquote_plus(text).strip()
+
+
+def redact_text(text: str) -> str:
+    """Free text (a failure reason, an exception, a console line) without the secrets it may
+    quote: URLs go through :func:`redact_url`; bearer/basic credentials, JWTs, cookie and
+    authorization header values and ``password=...``-style pairs are replaced."""
+    if not isinstance(text, str) or not text:
+        return text
+    text = _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
+    text = _HEADER_LINE.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+    text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+    text = _JWT.sub(REDACTED, text)
+    return _SECRET_PAIR.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)

@@ -63,7 +63,7 @@ class Redactor:
     secrets: list[Secret]
     policy: RedactionPolicy = field(default_factory=RedactionPolicy)
     salt: bytes = field(default_factory=lambda: _random.token_bytes(16))
-    counts: Counter[str] = field(default_factory=Counter)  # replacements made, by kind
+    redacted: dict[str, str] = field(default_factory=dict)  # each distinct value replaced -> its kind
 
     def __post_init__(self) -> None:
         active = [s for s in self.secrets if self.policy.enabled(s.kind)]
@@ -75,6 +75,11 @@ class Redactor:
         self._variant_of = variants
         ordered = sorted(variants, key=len, reverse=True)
         self._pattern = re.compile("|".join(re.escape(v) for v in ordered)) if ordered else None
+
+    @property
+    def counts(self) -> Counter[str]:
+        """Distinct secret values replaced, by kind (one value redacted in ten places counts once)."""
+        return Counter(self.redacted.values())
 
     def placeholder(self, value: str) -> str:
         digest = hashlib.sha256(self.salt + value.encode("utf-8")).hexdigest()[:8]
@@ -103,7 +108,7 @@ class Redactor:
     def _replace(self, value: str, kind: str) -> str:
         if value.startswith("[REDACTED:"):
             return value
-        self.counts[kind] += 1
+        self.redacted.setdefault(value, self._kind.get(value, kind))
         return self.placeholder(value)
 
     def _replace_query_pair(self, match: re.Match[str]) -> str:

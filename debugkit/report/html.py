@@ -1,0 +1,821 @@
+"""The HTML report: one self-contained file (``debugkit report SOURCE -o report.html``).
+
+Built from the same :class:`~debugkit.analysis.triage.Triage` as the terminal and JSON reports;
+nothing here reads an artifact. The page is rendered by jinja2 with autoescaping on, from
+templates in ``debugkit/report/templates/``; no HTML is assembled from strings here.
+
+Safety rules the code keeps:
+
+* every page-derived string (element text, attributes, HTML snippets, URLs, reasoning, console
+  lines, failure text) reaches the template as plain ``str`` and is escaped there; only the
+  report's own CSS and JS (package files) are passed as markup;
+* URLs are shown as text, never as links: the only ``href`` values are ``#`` fragments built
+  from sanitised ids (:func:`anchor_id`);
+* a Content-Security-Policy ``<meta>`` allows nothing but ``data:`` images, the one inline
+  style sheet and the one inline script (both by SHA-256 hash); no other origin is contacted;
+* with ``redact=True`` (the default) values typed into secret fields are masked (length and
+  field, not the value), every occurrence of such a value elsewhere is masked too, and URLs and
+  free text go through :func:`debugkit.redact.redact_url` / :func:`debugkit.redact.redact_text`
+  (signed query strings, tokens, cookie and authorization values).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import os
+import re
+import tempfile
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, quote_plus
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
+
+from debugkit import __version__
+from debugkit.analysis.categories import CATEGORIES
+from debugkit.analysis.correlate import ActionView, StepView
+from debugkit.analysis.diagnose import describe_element
+from debugkit.analysis.triage import Triage
+from debugkit.model import ConsoleLine, Element, NetworkEntry, Screenshot
+from debugkit.redact import is_secret_field, mask, redact_text, redact_url
+from debugkit.report.images import IMAGE_BUDGET, ImageSet
+from debugkit.timeutil import iso
+
+__all__ = ["anchor_id", "default_filename", "render_html", "write_html"]
+
+SHOWN_ATTRIBUTES = (
+    "type", "name", "id", "role", "aria-label", "placeholder", "href", "src", "value", "autocomplete",
+    "disabled", "readonly", "required", "checked", "selected", "title", "for", "data-testid",
+)
+TEXT_LIMIT = 2000  # characters of any one page-derived text shown in the page
+ATTRIBUTE_LIMIT = 300
+CARD_REQUEST_LIMIT = 40  # successful requests listed in an action card (all failures are listed)
+CARD_CONSOLE_LIMIT = 40
+MIN_SCRUB_LENGTH = 4  # shorter secret values are masked where they are typed, not searched for in text
+# A value the redaction stage (debugkit.redaction) already replaced: shown as it is, never re-masked.
+_PLACEHOLDER = re.compile(r"^\[REDACTED(:[^\]]*)?\]$")
+TYPING_ACTIONS = frozenset({"input_text", "paste_text", "send_keys", "fill"})
+OUTCOME_CLASS = {
+    "succeeded": "ok",
+    "failed": "bad",
+    "not executed": "muted",
+    "unknown": "warn",
+    "skipped": "warn",
+}
+STATUS_CLASS = {
+    "completed": "ok",
+    "failed": "bad",
+    "terminated": "bad",
+    "timed_out": "bad",
+    "canceled": "muted",
+    "running": "warn",
+    "queued": "warn",
+    "created": "warn",
+}
+# Control characters, line/paragraph separators, BOM and bidirectional overrides (which can make
+# page text or a URL read differently from what it is) are shown as \uXXXX escapes.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
+_UNSAFE_ID = re.compile(r"[^A-Za-z0-9_-]")
+_UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9_.-]")
+_VALUE_ATTR = re.compile(r"""(\bvalue\s*=\s*)("[^"]*"|'[^']*'|[^\s>]+)""", re.IGNORECASE)
+_REF = re.compile(r"^step:(?P<step>[^/]+)(?:/action:(?P<action>-?\d+))?$")
+
+
+# --- public API -----------------------------------------------------------------------------------
+
+
+def render_html(t: Triage, *, redact: bool = True) -> str:
+    """The report as one HTML document (a string), self-contained and safe to open anywhere."""
+    context = _Builder(t, redact=redact).build()
+    assets = _assets()
+    context["css"] = Markup(assets["css"])
+    context["script"] = Markup(assets["js"])
+    context["csp"] = (
+        "default-src 'none'; img-src data:; "
+        f"style-src '{assets['css_hash']}'; script-src '{assets['js_hash']}'; "
+        "base-uri 'none'; form-action 'none'"
+    )
+    return _environment().get_template("report.html.j2").render(context)
+
+
+def write_html(t: Triage, path: str | os.PathLike[str], *, redact: bool = True) -> int:
+    """Write the report atomically (a temporary file beside ``path``, then a rename); return its size."""
+    data = render_html(t, redact=redact).encode("utf-8")
+    target = Path(path)
+    directory = target.parent if str(target.parent) else Path(".")
+    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, 0o644)
+        os.replace(temp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    return len(data)
+
+
+def default_filename(t: Triage) -> str:
+    """``debugkit-<run id>.html``, the run id reduced to characters safe in any file name."""
+    run_id = _UNSAFE_FILENAME.sub("_", t.run.run_id or "")[:100].strip("._")
+    return f"debugkit-{run_id or 'run'}.html"
+
+
+def anchor_id(kind: str, *parts: object) -> str:
+    """A safe, stable element id: ``kind-part-part`` with anything but ``[A-Za-z0-9_-]`` replaced,
+    plus a short hash when something was replaced (so two different ids never collide)."""
+    raw = "-".join(str(p) for p in parts)
+    safe = _UNSAFE_ID.sub("_", raw)[:80]
+    if safe != raw:
+        safe += "-" + hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{kind}-{safe}"
+
+
+def ref_anchor(ref: str) -> str | None:
+    """The element id an evidence ref points to (``step:<id>/action:<i>``, ``step:<id>``,
+    ``har:<index>``, ``console:<line>``, ``run.failure_reason``), or None."""
+    if ref == "run.failure_reason":
+        return "failure-reason"
+    kind, _, rest = ref.partition(":")
+    if kind in ("har", "console") and rest.lstrip("-").isdigit():
+        return f"{kind}-{int(rest)}"
+    match = _REF.match(ref)
+    if match:
+        if match.group("action") is not None:
+            return anchor_id("a", match.group("step"), int(match.group("action")))
+        return anchor_id("s", match.group("step"))
+    return None
+
+
+# --- templates and assets -------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("debugkit.report", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return env
+
+
+@lru_cache(maxsize=1)
+def _assets() -> dict[str, str]:
+    env = _environment()
+    assert env.loader is not None
+    css = env.loader.get_source(env, "report.css")[0]
+    js = env.loader.get_source(env, "report.js")[0]
+    for name, text, closing in (("report.css", css, "</style"), ("report.js", js, "</script")):
+        if closing in text.lower() or "<!--" in text:
+            raise RuntimeError(f"{name} must not contain {closing} or <!--")
+    return {"css": css, "js": js, "css_hash": _csp_hash(css), "js_hash": _csp_hash(js)}
+
+
+def _csp_hash(text: str) -> str:
+    return "sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
+
+
+# --- the page's data ------------------------------------------------------------------------------
+
+
+class _Builder:
+    """Turns a Triage into plain data for the template; every untrusted string passes ``_text``."""
+
+    def __init__(self, t: Triage, *, redact: bool) -> None:
+        self.t = t
+        self.redact = redact
+        self.images = ImageSet(budget=IMAGE_BUDGET)
+        self.origin = t.run.started_at or t.run.created_at or _first_time(t)
+        self.secrets = self._secret_values() if redact else []
+        self.anchors: set[str] = set()
+        decisive = t.diagnosis.decisive or t.diagnosis.failing.view
+        self.decisive = decisive
+        self.failing = t.diagnosis.failing.view
+        self.evidence_refs = {e.ref for e in t.diagnosis.verdict.evidence}
+
+    # -- text ----------------------------------------------------------------------------------
+
+    def _secret_values(self) -> list[str]:
+        """Values typed into secret fields anywhere in the run, longest first (and URL-encoded)."""
+        values: set[str] = set()
+        for view in self.t.corr.all_actions():
+            element = view.element.element if view.element else None
+            label = view.element.label if view.element else None
+            text = view.action.text
+            if text and view.action.action_type in TYPING_ACTIONS and is_secret_field(element, label):
+                values.add(text)
+            if element is not None and is_secret_field(element, label):
+                value = element.attributes.get("value")
+                if isinstance(value, str) and value:
+                    values.add(value)
+        variants: set[str] = set()
+        for value in values:
+            if len(value) < MIN_SCRUB_LENGTH or _PLACEHOLDER.match(value):
+                continue
+            variants.update({value, quote(value, safe=""), quote_plus(value), value.strip()})
+        return sorted((v for v in variants if len(v) >= MIN_SCRUB_LENGTH), key=len, reverse=True)
+
+    def _scrub(self, text: str) -> str:
+        for secret in self.secrets:
+            if secret in text:
+                text = text.replace(secret, mask(secret))
+        return text
+
+    def _text(self, value: object, limit: int = TEXT_LIMIT) -> str | None:
+        """Untrusted text: control characters made visible, secrets masked, length bounded."""
+        if value is None:
+            return None
+        text = value if isinstance(value, str) else str(value)
+        text = _CONTROL.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
+        if self.redact:
+            text = redact_text(self._scrub(text))
+        if len(text) > limit:
+            text = text[: limit - 1] + "…"
+        return text
+
+    def _url(self, url: str | None, limit: int = TEXT_LIMIT) -> str | None:
+        if url is None:
+            return None
+        text = _CONTROL.sub(lambda m: f"\\u{ord(m.group(0)):04x}", url)
+        if self.redact:
+            text = redact_url(self._scrub(text))
+        return text if len(text) <= limit else text[: limit - 1] + "…"
+
+    # -- times -----------------------------------------------------------------------------------
+
+    def _when(self, value: datetime | None) -> dict[str, str] | None:
+        if value is None:
+            return None
+        rel = None
+        if self.origin is not None:
+            seconds = round((value - self.origin).total_seconds(), 1)
+            rel = f"{'-' if seconds < 0 else '+'}{abs(seconds):.1f} s"
+        return {"iso": iso(value) or "", "clock": value.strftime("%H:%M:%S.%f")[:-3], "rel": rel or ""}
+
+    # -- the whole page ------------------------------------------------------------------------
+
+    def build(self) -> dict[str, Any]:
+        t = self.t
+        steps = t.steps
+        self._register_images(steps)
+        self.images.encode()
+        step_models = [self._step(view) for view in steps]
+        network = self._network_rows()
+        console = self._console_rows()
+        header = self._header()
+        if header["run"]["failure_reason"]:
+            self.anchors.add("failure-reason")
+        if header["failing"] and header["failing"]["href"] not in self.anchors:
+            header["failing"]["href"] = None  # e.g. a --step focus that does not show it
+        for item in header["evidence"]:  # a link only where its target is in the page
+            if item["href"] and item["href"] not in self.anchors:
+                item["missing"] = True
+                item["href"] = None
+        lightboxes = [self._lightbox(image) for image in self.images.images() if not image.error]
+        return {
+            "version": __version__,
+            "title": f"debugkit report: {header['run']['id'] or 'run'}",
+            "redacted": self.redact,
+            "header": header,
+            "timeline": self._timeline(steps),
+            "steps": step_models,
+            "network": network,
+            "network_failed": sum(1 for row in network if row["failed"]),
+            "console": console,
+            "lightboxes": lightboxes,
+            "image_note": self._image_note(),
+            "focus": self._text(f"step {t.focus.step.label} ({t.focus.step.step_id})") if t.focus else None,
+        }
+
+    def _image_note(self) -> str | None:
+        omitted = sum(1 for image in self.images.images() if image.full_omitted)
+        if not omitted:
+            return None
+        return (
+            f"{omitted} screenshot(s) are shown enlarged from their thumbnail: their full-size versions did not "
+            f"fit the report's image budget ({IMAGE_BUDGET // 1000} kB)."
+        )
+
+    # -- header --------------------------------------------------------------------------------
+
+    def _header(self) -> dict[str, Any]:
+        t = self.t
+        run = t.run
+        verdict = t.diagnosis.verdict
+        duration = _seconds(run.started_at or run.created_at, run.finished_at)
+        evidence = []
+        for item in verdict.evidence:
+            href = ref_anchor(item.ref)
+            evidence.append(
+                {
+                    "kind": item.kind,
+                    "ref": self._text(item.ref, 200),
+                    "detail": self._text(item.detail),
+                    "href": href,
+                    "missing": False,
+                }
+            )
+        failing = None
+        if self.decisive is not None:
+            view = self.decisive
+            failing = {
+                "title": "Failing action" if self.failing is view else "Decisive action",
+                "href": anchor_id("a", view.step.step_id, view.action.index),
+                "label": self._text(_action_label(view)),
+            }
+        labels = {s.step_id: s.label for s in run.steps}
+        problems = [
+            {
+                "kind": "missing" if p.kind in ("missing", "archived") else p.kind,
+                "artifact_type": self._text(p.artifact_type or "-", 200),
+                "where": self._text(_where(p.step_id, labels), 200),
+                "href": anchor_id("s", p.step_id) if p.step_id else None,
+                "detail": self._text(p.detail),
+            }
+            for p in run.problems
+        ]
+        step_ids = {s.step.step_id for s in t.steps}
+        for problem, raw in zip(problems, run.problems, strict=True):
+            if raw.step_id not in step_ids:
+                problem["href"] = None
+        return {
+            "run": {
+                "id": self._text(run.run_id, 200),
+                "type": self._text(run.run_type, 200),
+                "status": self._text(run.status or "unknown", 100),
+                "status_class": STATUS_CLASS.get(run.status or "", "warn"),
+                "failure_reason": self._text(run.failure_reason),
+                "created": self._when(run.created_at),
+                "started": self._when(run.started_at),
+                "finished": self._when(run.finished_at),
+                "duration": _format_seconds(duration),
+                "step_count": run.step_count if run.step_count is not None else len(run.steps),
+                "source": self._text(run.source, 500),
+                "source_kind": self._text(run.source_kind, 100),
+                "results_known": run.steps_from_api,
+                "skyvern": [
+                    {
+                        "category": self._text(row.get("category"), 100),
+                        "confidence": _number(row.get("confidence_float")),
+                        "reasoning": self._text(row.get("reasoning")),
+                    }
+                    for row in run.skyvern_categories
+                ],
+            },
+            "verdict": {
+                "category": verdict.category,
+                "meaning": CATEGORIES.get(verdict.category or "", ""),
+                "confidence": f"{verdict.confidence:.2f}",
+                "confidence_pct": round(verdict.confidence * 100),
+                "summary": self._text(verdict.summary),
+                "rule": verdict.rule,
+                "completed": verdict.category is None,
+            },
+            "evidence": evidence,
+            "failing": failing,
+            "failing_reason": self._text(t.diagnosis.failing.reason) if failing is None else None,
+            "problems": problems,
+        }
+
+    # -- timeline ------------------------------------------------------------------------------
+
+    def _timeline(self, steps: list[StepView]) -> list[dict[str, Any]]:
+        orders: dict[int, list[dict[str, Any]]] = {}
+        for view in steps:
+            step = view.step
+            failed = sum(1 for e in view.network if e.failed and not e.noise)
+            orders.setdefault(step.order, []).append(
+                {
+                    "href": anchor_id("s", step.step_id),
+                    "label": step.label,
+                    "retry": step.retry_index,
+                    "status": self._text(step.status or "status unknown", 100),
+                    "status_class": STATUS_CLASS.get(step.status or "", "warn"),
+                    "url": self._url(step.website_url, 300),
+                    "duration": _format_seconds(_seconds(step.created_at, step.modified_at)),
+                    "failed_requests": failed,
+                    "decisive": self.decisive is not None and self.decisive.step is step,
+                    "actions": [
+                        {
+                            "href": anchor_id("a", step.step_id, a.action.index),
+                            "type": self._text(a.action.action_type, 60),
+                            "element_id": self._text(a.action.element_id, 60),
+                            "outcome": a.outcome,
+                            "outcome_class": OUTCOME_CLASS.get(a.outcome, "warn"),
+                            "decisive": a is self.decisive,
+                        }
+                        for a in view.actions
+                    ],
+                }
+            )
+        return [{"order": order, "attempts": attempts} for order, attempts in orders.items()]
+
+    # -- steps and actions -----------------------------------------------------------------------
+
+    def _register_images(self, steps: list[StepView]) -> None:
+        """Screenshots in the order the image budget is spent: the decisive step, then latest first."""
+        ordered = list(reversed(steps))
+        if self.decisive is not None:
+            ordered.sort(key=lambda v: v.step is not self.decisive.step)
+        for view in ordered:
+            step = view.step
+            for shot in step.screenshots_action + step.screenshots_llm:
+                self.images.add(shot)
+            if step.screenshot_final is not None:
+                self.images.add(step.screenshot_final)
+
+    def _shot(self, shot: Screenshot, caption: str) -> dict[str, Any]:
+        image = self.images.get(shot)
+        name = self._text(shot.artifact_id or shot.name, 200)
+        if image.error:
+            return {
+                "error": self._text(image.error, 300),
+                "name": name,
+                "caption": caption,
+                "type": shot.artifact_type,
+            }
+        return {
+            "error": None,
+            "name": name,
+            "caption": caption,
+            "type": shot.artifact_type,
+            "src": image.thumb,
+            "width": image.thumb_width,
+            "height": image.thumb_height,
+            "href": f"lb-{image.key}",
+            "size": f"{image.width}×{image.height}" if image.width else "",
+            "cropped": image.cropped,
+        }
+
+    def _lightbox(self, image) -> dict[str, Any]:
+        note = None
+        if image.full_omitted:
+            note = "full-size version left out to keep the report small; this is the thumbnail enlarged"
+        elif image.full is None and image.cropped:
+            note = "top of the page only"
+        return {
+            "id": f"lb-{image.key}",
+            "src": image.full,  # None: the page script shows the thumbnail enlarged
+            "width": image.full_width or image.thumb_width,
+            "height": image.full_height or image.thumb_height,
+            "size": f"{image.width}×{image.height}" if image.width else "",
+            "note": note,
+        }
+
+    def _step(self, view: StepView) -> dict[str, Any]:
+        step = view.step
+        anchor = anchor_id("s", step.step_id)
+        self.anchors.add(anchor)
+        paired: set[int] = set()
+        actions = []
+        for action_view in view.actions:
+            shot = _action_screenshot(action_view)
+            if shot is not None:
+                paired.add(id(shot))
+            actions.append(self._action(action_view, shot))
+        llm_shots = [
+            self._shot(s, f"model saw #{s.index if s.index is not None else i}")
+            for i, s in enumerate(step.screenshots_llm)
+        ]
+        other_shots = [
+            self._shot(s, "after an action (unpaired)") for s in step.screenshots_action if id(s) not in paired
+        ]
+        if step.screenshot_final is not None:
+            other_shots.append(self._shot(step.screenshot_final, "final page"))
+        failed = [e for e in view.network if e.failed and not e.noise]
+        return {
+            "anchor": anchor,
+            "label": step.label,
+            "order": step.order,
+            "retry": step.retry_index,
+            "step_id": self._text(step.step_id, 200),
+            "task_id": self._text(step.task_id, 200),
+            "status": self._text(step.status or "status unknown", 100),
+            "status_class": STATUS_CLASS.get(step.status or "", "warn"),
+            "url": self._url(step.website_url),
+            "started": self._when(step.created_at),
+            "duration": _format_seconds(_seconds(step.created_at, step.modified_at)),
+            "times_estimated": step.times_estimated,
+            "exception": self._text(step.step_exception),
+            "decisive": self.decisive is not None and self.decisive.step is step,
+            "has_output": step.has_output,
+            "llm_calls": step.llm_calls,
+            "request_count": len(view.network),
+            "failed_count": len(failed),
+            "console_errors": sum(1 for c in view.console if c.level == "error"),
+            "llm_shots": llm_shots,
+            "other_shots": other_shots,
+            "actions": actions,
+        }
+
+    def _action(self, view: ActionView, shot: Screenshot | None) -> dict[str, Any]:
+        action = view.action
+        anchor = anchor_id("a", view.step.step_id, action.index)
+        if anchor in self.anchors:  # two actions with one action_order: evidence points to the first
+            anchor = anchor_id("a", view.step.step_id, action.index, len(self.anchors))
+        self.anchors.add(anchor)
+        result = action.result
+        typed, typed_masked, secret_field = self._typed(view)
+        requests = sorted(view.network, key=lambda e: (not e.failed, e.noise, e.index))
+        failed = [e for e in requests if e.failed]
+        ok = [e for e in requests if not e.failed]
+        console = sorted(view.console, key=lambda c: (c.level != "error", c.level != "warning", c.line_no))
+        return {
+            "anchor": anchor,
+            "index": action.index,
+            "step_label": view.step.label,
+            "type": self._text(action.action_type, 100),
+            "element_id": self._text(action.element_id, 100),
+            "outcome": view.outcome,
+            "outcome_class": OUTCOME_CLASS.get(view.outcome, "warn"),
+            "is_failing": view is self.failing,
+            "is_decisive": view is self.decisive,
+            "in_evidence": view.ref in self.evidence_refs,
+            "status": self._text(action.status, 100),
+            "source": action.source,
+            "reasoning": self._text(action.reasoning),
+            "confidence": _number(action.confidence),
+            "typed": typed,
+            "typed_masked": typed_masked,
+            "secret_field": secret_field,
+            "started": self._when(action.started_at),
+            "duration": _format_seconds(_seconds(action.started_at, action.finished_at)),
+            "page_url": self._url(action.page_url) if action.page_url != view.step.website_url else None,
+            "element": self._element(view),
+            "result": None
+            if result is None
+            else {
+                "success": result.success,
+                "exception_type": self._text(result.exception_type, 300),
+                "exception_message": self._text(result.exception_message),
+                "stop": result.stop_execution_on_failure,
+            },
+            "results_known": action.results is not None,
+            "failed_requests": [self._card_request(e) for e in failed],
+            "ok_requests": [self._card_request(e) for e in ok[:CARD_REQUEST_LIMIT]],
+            "ok_more": max(0, len(ok) - CARD_REQUEST_LIMIT),
+            "console": [self._card_console(c) for c in console[:CARD_CONSOLE_LIMIT]],
+            "console_more": max(0, len(console) - CARD_CONSOLE_LIMIT),
+            "window_known": view.window[0] is not None and view.window[1] is not None,
+            "shot": self._shot(shot, "after this action") if shot is not None else None,
+        }
+
+    def _typed(self, view: ActionView) -> tuple[str | None, bool, bool]:
+        text = view.action.text
+        if text is None or view.action.action_type not in TYPING_ACTIONS:
+            return None, False, False
+        join = view.element
+        secret = is_secret_field(join.element if join else None, join.label if join else None)
+        if secret and self.redact:
+            masked = _mask_value(text)  # a placeholder from upstream redaction stays as it is
+            if masked == text and view.action.text_length:
+                masked = f"{text} ({view.action.text_length} chars)"
+            return masked, True, True
+        return self._text(text), False, secret
+
+    def _element(self, view: ActionView) -> dict[str, Any] | None:
+        join = view.element
+        if join is None:
+            return None
+        element = join.element
+        secret = is_secret_field(element, join.label) if element is not None else False
+        html = join.html.outer_html if join.html else None
+        if html and secret and self.redact:
+            html = _VALUE_ATTR.sub(lambda m: f'{m.group(1)}"{_mask_value(m.group(2).strip(chr(34) + chr(39)))}"', html)
+        facts = None
+        if element is not None:
+            frame = "iframe " + " > ".join(element.frame_chain) if element.frame_chain else "main frame"
+            facts = {
+                "tag": self._text(element.tag, 100),
+                "text": self._text(element.text),
+                "label": self._text(join.label),
+                "frame": self._text(frame, 300),
+                "frame_name": self._text(element.frame, 100),
+                "interactable": element.interactable,
+                "disabled": bool(element.attributes.get("disabled")),
+                "attributes": self._attributes(element, secret),
+                "xpath": self._text(element.xpath, 500),
+                "description": self._text(describe_element(view)),
+            }
+        return {
+            "found": join.found,
+            "found_text": {True: "found", False: "not on the page", None: "unknown"}[join.found],
+            "found_class": {True: "ok", False: "bad", None: "warn"}[join.found],
+            "source": join.source,
+            "in_scrape": join.in_scrape,
+            "facts": facts,
+            "html": self._text(html, 4000) if html else None,
+            "present_after": join.html.present_after_action if join.html else None,
+            "note": self._text(join.note),
+            "secret": secret,
+        }
+
+    def _attributes(self, element: Element, secret: bool) -> list[dict[str, str]]:
+        shown = []
+        for name in SHOWN_ATTRIBUTES:
+            if name not in element.attributes:
+                continue
+            value = element.attributes[name]
+            text = value if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else str(value)
+            if name == "value" and secret and self.redact and text:
+                text = _mask_value(text)
+            elif name in ("href", "src"):
+                text = self._url(text, ATTRIBUTE_LIMIT) or ""
+            else:
+                text = self._text(text, ATTRIBUTE_LIMIT) or ""
+            shown.append({"name": name, "value": text})
+        return shown
+
+    # -- network and console -------------------------------------------------------------------
+
+    def _request_outcome(self, entry: NetworkEntry) -> str:
+        if entry.pending:
+            return "pending (never answered)"
+        if entry.error and (entry.status is None or not entry.error.startswith("HTTP")):
+            return self._text(entry.error, 300) or ""
+        if entry.status is not None:
+            return self._text(entry.error, 300) if entry.error else str(entry.status)
+        return "no status"
+
+    def _card_request(self, entry: NetworkEntry) -> dict[str, Any]:
+        return {
+            "href": f"har-{entry.index}",
+            "index": entry.index,
+            "method": self._text(entry.method, 20),
+            "url": self._url(entry.url, 400),
+            "outcome": self._request_outcome(entry),
+            "failed": entry.failed,
+            "noise": entry.noise,
+            "duration": _format_ms(entry.time_ms),
+        }
+
+    def _network_rows(self) -> list[dict[str, Any]]:
+        t = self.t
+        shown_steps = {id(v.step) for v in t.steps}
+        rows = []
+        for entry in t.run.network:
+            owner = t.corr.action_of(entry)
+            step_view = owner.step if owner else (t.corr.step_of(entry).step if t.corr.step_of(entry) else None)
+            if t.focus is not None and (step_view is None or id(step_view) not in shown_steps):
+                continue
+            anchor = f"har-{entry.index}"
+            self.anchors.add(anchor)
+            target = None
+            label = None
+            if owner is not None:
+                target = anchor_id("a", owner.step.step_id, owner.action.index)
+                label = f"{owner.step.label} #{owner.action.index} {owner.action.action_type}"
+            elif step_view is not None:
+                target = anchor_id("s", step_view.step_id)
+                label = f"step {step_view.label}"
+            rows.append(
+                {
+                    "anchor": anchor,
+                    "index": entry.index,
+                    "method": self._text(entry.method, 20),
+                    "url": self._url(entry.url),
+                    "outcome": self._request_outcome(entry),
+                    "status": entry.status,
+                    "failed": entry.failed,
+                    "noise": entry.noise,
+                    "pending": entry.pending,
+                    "document": entry.is_document,
+                    "type": self._text(entry.resource_type, 40),
+                    "duration": _format_ms(entry.time_ms),
+                    "started": self._when(entry.started_at),
+                    "target": target,
+                    "target_label": self._text(label, 200),
+                    "evidence": f"har:{entry.index}" in self.evidence_refs,
+                }
+            )
+        return rows
+
+    def _card_console(self, line: ConsoleLine) -> dict[str, Any]:
+        return {
+            "href": f"console-{line.line_no}",
+            "line": line.line_no,
+            "level": self._text(line.level, 20),
+            "message": self._text(line.message, 1000),
+        }
+
+    def _console_rows(self) -> list[dict[str, Any]]:
+        t = self.t
+        owners: dict[int, ActionView] = {}
+        steps_of: dict[int, StepView] = {}
+        for step_view in t.steps:
+            for line in step_view.console:
+                steps_of.setdefault(id(line), step_view)
+            for view in step_view.actions:
+                for line in view.console:
+                    owners.setdefault(id(line), view)
+        rows = []
+        for line in t.run.console:
+            owner = owners.get(id(line))
+            step_view = steps_of.get(id(line))
+            if t.focus is not None and step_view is None:
+                continue
+            anchor = f"console-{line.line_no}"
+            if anchor in self.anchors:  # two events on one line: link to the first
+                anchor = f"console-{line.line_no}-{len(rows)}"
+            self.anchors.add(anchor)
+            target = label = None
+            if owner is not None:
+                target = anchor_id("a", owner.step.step_id, owner.action.index)
+                label = f"{owner.step.label} #{owner.action.index} {owner.action.action_type}"
+            elif step_view is not None:
+                target = anchor_id("s", step_view.step.step_id)
+                label = f"step {step_view.step.label}"
+            rows.append(
+                {
+                    "anchor": anchor,
+                    "line": line.line_no,
+                    "level": self._text(line.level, 20),
+                    "is_error": line.level == "error",
+                    "message": self._text(line.message),
+                    "started": self._when(line.timestamp),
+                    "target": target,
+                    "target_label": self._text(label, 200),
+                    "evidence": f"console:{line.line_no}" in self.evidence_refs,
+                }
+            )
+        return rows
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+def _where(step_id: str | None, labels: dict[str, str]) -> str:
+    if not step_id:
+        return "run"
+    return f"step {labels[step_id]} ({step_id})" if step_id in labels else f"step {step_id}"
+
+
+def _mask_value(value: str) -> str:
+    """``[masked: N chars]``, unless the redaction stage already replaced the value."""
+    return value if _PLACEHOLDER.match(value) else mask(value)
+
+
+def _action_screenshot(view: ActionView) -> Screenshot | None:
+    """The screenshot taken after this action: by the action's artifact id, else by position."""
+    shots = view.step.screenshots_action
+    wanted = view.action.screenshot_artifact_id
+    if wanted:
+        for shot in shots:
+            if shot.artifact_id == wanted:
+                return shot
+    if view.post_html_index is not None and view.post_html_index < len(shots):
+        return shots[view.post_html_index]
+    return None
+
+
+def _action_label(view: ActionView) -> str:
+    action = view.action
+    target = f" on {describe_element(view)}" if action.element_id else ""
+    return f"step {view.step.label}, action {action.index}: {action.action_type}{target}"
+
+
+def _first_time(t: Triage) -> datetime | None:
+    times = [s.step.created_at for s in t.corr.steps if s.step.created_at]
+    return min(times) if times else None
+
+
+def _seconds(start: datetime | None, end: datetime | None) -> float | None:
+    if start is None or end is None:
+        return None
+    return (end - start).total_seconds()
+
+
+def _format_seconds(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 0:
+        return ""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(seconds, 60)
+    return f"{int(minutes)} min {rest:.0f} s"
+
+
+def _format_ms(ms: float | None) -> str:
+    if ms is None:
+        return ""
+    if ms >= 1000:
+        return f"{ms / 1000:.2f} s"
+    return f"{ms:.0f} ms"
+
+
+def _number(value: object) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return f"{value:.2f}"
