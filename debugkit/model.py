@@ -108,6 +108,7 @@ class Element:
     interactable: bool | None = None
     xpath: str | None = None
     page_url: str | None = None
+    raw: dict[str, Any] | None = field(default=None, repr=False)  # the node dict without children
 
 
 @dataclass
@@ -138,6 +139,7 @@ class Action:
     reasoning: str | None = None
     confidence: float | None = None
     text: str | None = None  # typed text (input_text / paste_text)
+    text_length: int | None = None  # the typed text's length, kept when redaction replaces the text
     status: str | None = None  # pending|skipped|failed|completed, when known
     action_id: str | None = None
     started_at: datetime | None = None
@@ -145,6 +147,8 @@ class Action:
     element_data: dict[str, Any] | None = None  # skyvern_element_data when it describes an element
     page_url: str | None = None
     screenshot_artifact_id: str | None = None
+    x: float | None = None  # computer-use actions: the click point in viewport pixels
+    y: float | None = None
     results: list[ActionResult] | None = None  # None: results unknown (no step output)
     executed: bool | None = None  # None: unknown
     source: str = "llm_response"  # "step_output" | "actions_table" | "llm_response"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from debugkit.analysis.correlate import Correlation, StepView, correlate
 from debugkit.analysis.diagnose import Diagnosis, diagnose
@@ -16,6 +17,9 @@ class Triage:
     corr: Correlation
     diagnosis: Diagnosis
     focus: StepView | None = None  # set by --step
+    # (step_id, action index) -> debugkit.locate.Location, filled by locate_triage (it needs a browser)
+    locations: dict[tuple[str, int], Any] = field(default_factory=dict)
+    show_secrets: bool = False  # --no-redact: reporters do not mask typed secrets either
 
     @property
     def steps(self) -> list[StepView]:

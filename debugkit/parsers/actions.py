@@ -124,6 +124,8 @@ def action_from_dict(raw: dict[str, Any], step_id: str, fallback_index: int, sou
         element_data=element_data,
         page_url=_str(page_url),
         screenshot_artifact_id=_str(raw.get("screenshot_artifact_id")),
+        x=_float(raw.get("x")),
+        y=_float(raw.get("y")),
         source=source,
     )
 

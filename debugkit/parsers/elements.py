@@ -84,6 +84,7 @@ def element_from_dict(node: dict[str, Any], default_frame: str | None = None) ->
         interactable=interactable if isinstance(interactable, bool) else None,
         xpath=node.get("xpath") if isinstance(node.get("xpath"), str) else None,
         page_url=node.get("page_url") if isinstance(node.get("page_url"), str) else None,
+        raw={k: v for k, v in node.items() if k != "children"},
     )
 
 

@@ -1,0 +1,71 @@
+"""Where the element was: put each chosen element on the screenshot the model saw.
+
+Skyvern stores no element coordinates and, since v1.0.42, draws no boxes on ``screenshot_llm``. This
+package places elements on the step's tiles, best source first (exact artifact coordinates, then a
+re-render of ``html_scrape`` in headless Chromium, then Skyvern's own legacy overlay) and draws them::
+
+    from debugkit.locate import locate_step, annotate, crop, describe
+    locations = locate_step(step)                  # {element_id: Location}, the chosen elements
+    overlay = locate_step(step, include_all=True)  # ... plus every interactable element
+    annotate(step, overlay, out_dir)               # PNGs with numbered boxes
+    picture = crop(step, locations["AAAR"], element_id="AAAR", action="click")
+    print(describe(locations["AAAR"], step))
+
+``Location.to_dict()`` is the ``location`` object of ``--json``. Rendering needs the optional extra
+``debugkit[render]`` (Playwright) and Chromium at ``/usr/bin/chromium``; without them every element
+that needed a re-render gets ``method=None`` and the reason.
+"""
+
+from debugkit.analysis.triage import Triage
+from debugkit.locate.core import (
+    StepLocator,
+    annotate_step,
+    chosen_ids,
+    find_step,
+    interactable_ids,
+    locate_actions,
+    locate_step,
+    page_url_of,
+)
+from debugkit.locate.draw import annotate, crop, describe, overlay_items, render_annotated
+from debugkit.locate.model import EXACT, LEGACY, METHODS, RENDERED, Location, RenderResult
+from debugkit.locate.render import Renderer, RenderUnavailable, measure_scrape
+
+__all__ = [
+    "EXACT",
+    "LEGACY",
+    "METHODS",
+    "RENDERED",
+    "Location",
+    "RenderResult",
+    "RenderUnavailable",
+    "Renderer",
+    "StepLocator",
+    "annotate",
+    "annotate_step",
+    "chosen_ids",
+    "crop",
+    "describe",
+    "find_step",
+    "interactable_ids",
+    "locate_triage",
+    "locate_actions",
+    "locate_step",
+    "measure_scrape",
+    "overlay_items",
+    "page_url_of",
+    "render_annotated",
+]
+
+
+def locate_triage(triage: Triage, *, render: bool = True, decisive_only: bool = False) -> None:
+    """Place every action's element of the triaged steps on its screenshots (``triage.locations``).
+
+    ``decisive_only``: just the step of the failing (or decisive) action, for the terminal.
+    """
+    decisive = triage.diagnosis.decisive or triage.diagnosis.failing.view
+    for view in triage.steps:
+        if not view.actions or (decisive_only and (decisive is None or view.step is not decisive.step)):
+            continue
+        for index, location in locate_actions(view.step, render=render).items():
+            triage.locations[(view.step.step_id, index)] = location

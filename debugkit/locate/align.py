@@ -1,0 +1,149 @@
+"""Check a re-rendered box against the screenshot, and move it to where the screenshot shows it.
+
+The re-render of ``html_scrape`` is a picture of the page too. Cut the element (with a little context
+around it) out of the re-render and compare it with the tile at the mapped position:
+
+* the pixels agree: the box is confirmed;
+* they disagree, but the same pixels appear nearby (content above the element was built by scripts,
+  an image did not load, a font differs in height): the box is moved by that offset;
+* they disagree and nothing nearby matches: the box stays, with a low confidence.
+
+Pure Pillow; images in, numbers out. A template with too little detail (a blank area) confirms nothing.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+from PIL import Image, ImageChops, ImageStat
+
+PAD_X = 8  # context around the element, px
+PAD_Y = 20
+SEARCH_Y = 200  # how far the box may move, px
+SEARCH_X = 24
+COARSE = 4
+MATCH = 3.0  # mean absolute grey-level difference that counts as the same pixels
+MIN_DETAIL = 4.0  # standard deviation a template needs to say anything
+
+
+@dataclass
+class Alignment:
+    """The outcome of comparing one element's re-render with the tile."""
+
+    checked: bool  # False: the template had too little detail (or fell outside the images)
+    score: float | None = None  # mean abs difference at the mapped position (0 = identical)
+    dx: int = 0  # the move that makes it match (0, 0 when it matched in place or nowhere)
+    dy: int = 0
+    moved_score: float | None = None  # the difference after the move
+    ring_matched: bool = False  # the surroundings match though the inside differs (typed text, state)
+
+    @property
+    def matched(self) -> bool:
+        return self.checked and self.score is not None and self.score <= MATCH
+
+    @property
+    def moved(self) -> bool:
+        return self.dx != 0 or self.dy != 0
+
+
+def open_grey(data: bytes | None) -> Image.Image | None:
+    """Decode an image to greyscale; None when it cannot be decoded."""
+    if not data:
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                image.load()
+                return image.convert("L")
+    except Exception:  # an undecodable image checks nothing
+        return None
+
+
+def align(
+    render: Image.Image,
+    tile: Image.Image,
+    render_box: tuple[float, float, float, float],
+    tile_origin: tuple[float, float],
+    *,
+    hints: list[tuple[int, int]] | None = None,
+    search: bool = True,
+) -> Alignment:
+    """Compare ``render_box`` (render-image pixels) with the tile, where it maps to ``tile_origin``.
+
+    ``tile_origin`` is the box's top-left corner in tile pixels. Moves in ``hints`` (found for other
+    elements of the page) are tried first; the full search runs only when ``search`` is true.
+    """
+    x, y, w, h = render_box
+    left, top = round(x) - PAD_X, round(y) - PAD_Y
+    right, bottom = round(x + w) + PAD_X, round(y + h) + PAD_Y
+    left, top = max(0, left), max(0, top)
+    right, bottom = min(render.width, right), min(render.height, bottom)
+    if right - left < 4 or bottom - top < 4:
+        return Alignment(checked=False)
+    template = render.crop((left, top, right, bottom))
+    if ImageStat.Stat(template).stddev[0] < MIN_DETAIL:
+        return Alignment(checked=False)
+    # Where the template's top-left corner sits in the tile when the box is where we think.
+    base_x = round(tile_origin[0]) - (round(x) - left)
+    base_y = round(tile_origin[1]) - (round(y) - top)
+
+    def score(dx: int, dy: int) -> float | None:
+        tx, ty = base_x + dx, base_y + dy
+        # Compare only the part of the template that falls inside the tile (at least half of it).
+        cl, ct = max(0, -tx), max(0, -ty)
+        cr, cb = min(template.width, tile.width - tx), min(template.height, tile.height - ty)
+        if (cr - cl) * (cb - ct) < 0.5 * template.width * template.height:
+            return None
+        part = template.crop((cl, ct, cr, cb)) if (cl, ct, cr, cb) != (0, 0, *template.size) else template
+        window = tile.crop((tx + cl, ty + ct, tx + cr, ty + cb))
+        return ImageStat.Stat(ImageChops.difference(part, window)).mean[0]
+
+    here = score(0, 0)
+    if here is None:
+        return Alignment(checked=False)
+    if here <= MATCH:
+        return Alignment(checked=True, score=here)
+    ring = _ring_score(template, tile, base_x, base_y, (round(x) - left, round(y) - top, round(w), round(h)))
+    if ring is not None and ring <= MATCH:
+        return Alignment(checked=True, score=here, ring_matched=True)
+    for dx, dy in hints or []:
+        value = score(dx, dy)
+        if value is not None and value <= MATCH and value < here / 3:
+            return Alignment(checked=True, score=here, dx=dx, dy=dy, moved_score=value)
+    if not search:
+        return Alignment(checked=True, score=here)
+    best: tuple[float, int, int] = (here, 0, 0)
+    for dy in range(-SEARCH_Y, SEARCH_Y + 1, COARSE):
+        for dx in range(-SEARCH_X, SEARCH_X + 1, COARSE * 2):
+            value = score(dx, dy)
+            if value is not None and value < best[0] - 1e-9:
+                best = (value, dx, dy)
+    _, bdx, bdy = best
+    for dy in range(bdy - COARSE + 1, bdy + COARSE):
+        for dx in range(bdx - COARSE * 2 + 1, bdx + COARSE * 2):
+            value = score(dx, dy)
+            if value is not None and value < best[0] - 1e-9:
+                best = (value, dx, dy)
+    value, dx, dy = best
+    if value <= MATCH and value < here / 3:
+        return Alignment(checked=True, score=here, dx=dx, dy=dy, moved_score=value)
+    return Alignment(checked=True, score=here)
+
+
+def _ring_score(
+    template: Image.Image, tile: Image.Image, tx: int, ty: int, inner: tuple[int, int, int, int]
+) -> float | None:
+    """The difference around the element only (its inside masked out), when the template lies in the tile."""
+    if tx < 0 or ty < 0 or tx + template.width > tile.width or ty + template.height > tile.height:
+        return None
+    mask = Image.new("L", template.size, 255)
+    ix, iy, iw, ih = inner
+    if iw > 6 and ih > 6:
+        mask.paste(0, (ix + 3, iy + 3, ix + iw - 3, iy + ih - 3))
+    if ImageStat.Stat(template, mask).stddev[0] < MIN_DETAIL:
+        return None
+    window = tile.crop((tx, ty, tx + template.width, ty + template.height))
+    return ImageStat.Stat(ImageChops.difference(template, window), mask).mean[0]
