@@ -2,7 +2,7 @@
 
 Run on demand (not part of the test suite)::
 
-    /work/venv/bin/python bench/har.py [--entries 30000] [--runs 3] [--indent] [--keep DIR]
+    python bench/har.py [--entries 30000] [--runs 3] [--indent] [--keep DIR]
 
 It writes a synthetic Playwright-style HAR (realistic request/response headers, cookies, query
 strings, timings, mixed statuses including ``-1`` + ``_failureText`` and unfinished requests, no

@@ -70,6 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="show secrets (typed passwords, cookies, tokens) as they are; redacted by default",
     )
+    source.add_argument(
+        "--no-render",
+        action="store_true",
+        help="do not re-render the page in headless Chromium to place elements on the screenshots",
+    )
     source_help = (
         "SOURCE is a run id (tsk_..., wr_..., tsk_v2_...: fetched through the API into a local cache "
         "first), a run folder (run.json, steps.json, artifacts.json, files/), Skyvern's local storage "
@@ -97,7 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write one self-contained HTML file that tells the run's story: verdict and evidence, "
         "steps, action cards, screenshots, network. " + source_help,
     )
-    report.add_argument("-o", "--output", metavar="FILE", required=True, help="the HTML file to write")
+    report.add_argument(
+        "-o", "--output", metavar="FILE", help="the HTML file to write (default: ./debugkit-<run id>.html)"
+    )
+    report.add_argument("--step", metavar="STEP", help="only this step: a step id, an order (2) or order.retry (2.1)")
 
     bundle = commands.add_parser(
         "bundle",
@@ -115,6 +123,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="MB",
         help="size cap in MB (default 20): screenshots are scaled, then the least important members dropped",
     )
+
+    annotate = commands.add_parser(
+        "annotate",
+        parents=[source, api],
+        help="draw numbered element boxes on a step's screenshots",
+        description="Write a step's screenshots (what the model saw) with every interactable element's box "
+        "and number drawn, the chosen ones emphasised: exact boxes solid, re-rendered (approximate) ones "
+        "dashed. " + source_help,
+    )
+    annotate.add_argument("--step", metavar="STEP", required=True, help="a step id, an order (2) or order.retry (2.1)")
+    annotate.add_argument("-o", "--output", metavar="DIR", required=True, help="the folder to write the PNGs to")
+    annotate.add_argument("--chosen-only", action="store_true", help="draw only the elements the model chose")
 
     fetch = commands.add_parser(
         "fetch",
@@ -160,6 +180,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _report(args)
         if args.command == "bundle":
             return _bundle(args)
+        if args.command == "annotate":
+            return _annotate(args)
     except DebugkitError as exc:
         sys.stderr.write(f"debugkit: error: {exc}\n")
         return exc.exit_code
@@ -194,6 +216,12 @@ def _load(args: argparse.Namespace, *, redact: bool):
     return raw, redact_run(raw, run, api_keys=[args.api_key])[0]
 
 
+def _locate(triage, args: argparse.Namespace, *, decisive_only: bool = False) -> None:
+    from debugkit.locate import locate_triage
+
+    locate_triage(triage, render=not args.no_render, decisive_only=decisive_only)
+
+
 def _warn_no_redact(args: argparse.Namespace) -> None:
     if args.no_redact:
         sys.stderr.write("debugkit: warning: --no-redact: secrets in this run are shown as they are\n")
@@ -209,6 +237,8 @@ def _triage(args: argparse.Namespace) -> int:
     _warn_no_redact(args)
     _, run = _load(args, redact=not args.no_redact)
     triage = analyse(run, step=args.step)
+    triage.show_secrets = args.no_redact
+    _locate(triage, args, decisive_only=not args.json)
     if args.json:
         sys.stdout.write(json.dumps(triage_document(triage), indent=2, ensure_ascii=False) + "\n")
         return EXIT_OK
@@ -219,13 +249,20 @@ def _triage(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     from debugkit.analysis.triage import analyse
-    from debugkit.report.html import write_html
+    from debugkit.report.html import default_filename, write_html
 
     _warn_no_redact(args)
     _, run = _load(args, redact=not args.no_redact)
-    size = write_html(analyse(run), args.output, redact=not args.no_redact)
+    triage = analyse(run, step=args.step)
+    triage.show_secrets = args.no_redact
+    _locate(triage, args)
+    output = Path(args.output or default_filename(triage))
+    try:
+        size = write_html(triage, output, redact=not args.no_redact)
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
     if not args.quiet:
-        sys.stderr.write(f"wrote {args.output} ({size / 1e6:.1f} MB)\n")
+        sys.stderr.write(f"wrote {output} ({size / 1e6:.1f} MB)\n")
     return EXIT_OK
 
 
@@ -238,7 +275,7 @@ def _bundle(args: argparse.Namespace) -> int:
     raw, run = _load(args, redact=False)  # the bundle redacts itself, and checks the result
     result = build_bundle(
         raw, run, Path(args.output), redact=not args.no_redact, max_size=int(args.max_size * 1e6),
-        api_keys=[args.api_key],
+        api_keys=[args.api_key], render=not args.no_render,
     )
     if not args.quiet:
         redacted = sum(result.counts.values())
@@ -248,6 +285,29 @@ def _bundle(args: argparse.Namespace) -> int:
             + (f", {len(result.dropped)} dropped to fit" if result.dropped else "")
             + ")\n"
         )
+    return EXIT_OK
+
+
+def _annotate(args: argparse.Namespace) -> int:
+    from debugkit.locate import annotate_step, describe, find_step
+
+    _warn_no_redact(args)
+    _, run = _load(args, redact=not args.no_redact)
+    try:
+        step = find_step(run, args.step)
+    except KeyError as exc:
+        raise UsageError(str(exc.args[0])) from None
+    written, locations = annotate_step(
+        run, step.step_id, Path(args.output), render=not args.no_render, include_all=not args.chosen_only
+    )
+    if not written:
+        raise UsageError(f"step {step.label} has no readable screenshot_llm to draw on")
+    for path in written:
+        sys.stdout.write(f"{path}\n")
+    if not args.quiet:
+        for action in step.actions:
+            if action.element_id and action.element_id in locations:
+                sys.stderr.write(f"  {action.element_id}: {describe(locations[action.element_id], step)}\n")
     return EXIT_OK
 
 

@@ -11,13 +11,11 @@ from PIL import Image
 
 from debugkit.parsers.screenshots import read_screenshot
 
-REAL = Path("/work/shared/real-runs")
+REAL = Path(__file__).resolve().parent.parent / "fixtures" / "real"
 KW = {"artifact_type": "screenshot_llm", "name": "screenshot_llm.png"}
 
 
 def _real_png() -> bytes:
-    if not REAL.is_dir():
-        pytest.skip("real runs not available")
     return sorted((REAL / "checkout_500" / "artifact_files").glob("*__screenshot_llm__*.png"))[0].read_bytes()
 
 

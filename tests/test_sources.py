@@ -21,12 +21,9 @@ from debugkit.sources import open_source, zipsafe
 from debugkit.sources.archive import member_type
 from debugkit.sources.zipsafe import SafeZip, read_capped, unsafe_member_name
 
-REAL = Path("/work/shared/real-runs")
+REAL = Path(__file__).resolve().parent.parent / "fixtures" / "real"
 RUNS = ["success", "checkout_500", "hallucinated_element"]
 LOG_TYPES = {"skyvern_log", "skyvern_log_raw"}
-
-pytestmark = pytest.mark.skipif(not REAL.is_dir(), reason="real runs not available")
-
 
 # --- helpers ------------------------------------------------------------------------------------
 

@@ -38,8 +38,26 @@ class Secret:
     kind: str  # password | otp | card | secret | cookie | header | query | form | jwt | signature | api_key
 
 
+# Names that contain a secret-ish fragment but carry no secret (the host, challenges, CORS lists).
+NOT_SECRET_NAMES = frozenset(
+    {
+        ":authority",
+        "authority",
+        "www-authenticate",
+        "proxy-authenticate",
+        "access-control-allow-headers",
+        "access-control-expose-headers",
+        "access-control-allow-credentials",
+        "access-control-request-headers",
+        "keep-alive",
+    }
+)
+
+
 def secret_name(name: str) -> bool:
     lowered = name.strip().lower()
+    if lowered in NOT_SECRET_NAMES:
+        return False
     return lowered in SECRET_HEADERS or any(part in lowered for part in SECRET_NAME_PARTS)
 
 

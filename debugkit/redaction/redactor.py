@@ -179,6 +179,10 @@ class Redactor:
     def run(self, run: RunData) -> RunData:
         """A copy of the parsed run with every string redacted (what all reporters then show)."""
         clone = copy.deepcopy(run)
+        for step in clone.steps:
+            for action in step.actions:
+                if action.text:
+                    action.text_length = len(action.text)
         _walk(clone, self)
         return clone
 

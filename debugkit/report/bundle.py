@@ -77,6 +77,7 @@ def build_bundle(
     policy: RedactionPolicy | None = None,
     api_keys: list[str | None] | None = None,
     salt: bytes | None = None,
+    render: bool = False,
 ) -> BundleResult:
     """Build, check and write the bundle; raises BundleRefused when a secret would leak."""
     if redact:
@@ -85,6 +86,9 @@ def build_bundle(
         shown, redactor = run, None
         secrets = collect_secrets(run, har_bytes(raw), known_api_keys(api_keys or []))
     triage = analyse(shown)
+    from debugkit.locate import locate_triage
+
+    locate_triage(triage, render=render)
     step = _decisive_step(triage)
     members = [
         Member("summary.md", summary_markdown(triage).encode(), "summary"),

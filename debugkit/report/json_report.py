@@ -56,7 +56,7 @@ def triage_document(t: Triage) -> dict[str, Any]:
         },
         "failing_action": _failing(failing.view) if failing.view else None,
         "failing_action_reason": failing.reason,
-        "steps": [_step(s) for s in t.steps],
+        "steps": [_step(s, t) for s in t.steps],
         "network_failures": network_failures,
         "missing_artifacts": [
             {"step_id": p.step_id, "artifact_type": p.artifact_type, "reason": p.detail}
@@ -87,7 +87,7 @@ def _failing(view: ActionView) -> dict[str, Any]:
     }
 
 
-def _step(view: StepView) -> dict[str, Any]:
+def _step(view: StepView, t: Triage) -> dict[str, Any]:
     step = view.step
     return {
         "step_id": step.step_id,
@@ -100,15 +100,19 @@ def _step(view: StepView) -> dict[str, Any]:
         "modified_at": iso(step.modified_at),
         "step_exception": step.step_exception,
         "screenshots": [_shot(s) for s in step.screenshots_llm + step.screenshots_action],
-        "actions": [_action(a) for a in view.actions],
+        "actions": [_action(a, t) for a in view.actions],
         "network": [_entry(e) for e in view.network],
         "console": [_console(c) for c in view.console],
     }
 
 
-def _action(view: ActionView) -> dict[str, Any]:
+def _action(view: ActionView, t: Triage) -> dict[str, Any]:
     action = view.action
     result = action.result
+    location = t.locations.get((view.step.step_id, action.index))
+    element = _element(view, t.show_secrets)
+    if element is not None:
+        element["location"] = location.to_dict() if location is not None else None
     return {
         "index": action.index,
         "action_type": action.action_type,
@@ -117,10 +121,12 @@ def _action(view: ActionView) -> dict[str, Any]:
         "outcome": view.outcome,
         "reasoning": action.reasoning,
         "confidence": action.confidence,
-        "text": _typed_text(view),
+        "text": typed_text(view, t.show_secrets),
         "started_at": iso(action.started_at),
         "finished_at": iso(action.finished_at),
-        "element": _element(view),
+        "element": element,
+        # a computer-use click point when the action targets no element; else inside "element"
+        "location": location.to_dict() if location is not None and element is None else None,
         "result": None
         if result is None
         else {
@@ -134,19 +140,20 @@ def _action(view: ActionView) -> dict[str, Any]:
     }
 
 
-def _typed_text(view: ActionView) -> str | None:
+def typed_text(view: ActionView, show_secrets: bool = False) -> str | None:
+    """The typed text, masked (length only) in a secret field unless secrets are to be shown."""
     text = view.action.text
     if text is None or view.action.action_type not in ("input_text", "paste_text"):
         return None
     if text.startswith("[REDACTED:"):
-        return text
+        return f"{text} ({view.action.text_length} chars)" if view.action.text_length else text
     join = view.element
     element = join.element if join else None
     label = join.label if join else None
-    return mask(text) if is_secret_field(element, label) else text
+    return mask(text) if not show_secrets and is_secret_field(element, label) else text
 
 
-def _element(view: ActionView) -> dict[str, Any] | None:
+def _element(view: ActionView, show_secrets: bool = False) -> dict[str, Any] | None:
     join = view.element
     if join is None:
         return None
@@ -162,7 +169,7 @@ def _element(view: ActionView) -> dict[str, Any] | None:
         "frame_chain": element.frame_chain if element else [],
         "interactable": element.interactable if element else None,
         "disabled": bool(element.attributes.get("disabled")) if element else None,
-        "attributes": _attributes(view) if element else {},
+        "attributes": _attributes(view, show_secrets) if element else {},
         "xpath": element.xpath if element else None,
         "html": html.outer_html if html else None,
         "present_after_action": html.present_after_action if html else None,
@@ -173,12 +180,12 @@ def _element(view: ActionView) -> dict[str, Any] | None:
 _SHOWN_ATTRIBUTES = ("type", "name", "id", "placeholder", "href", "role", "aria-label", "disabled", "readonly", "value")
 
 
-def _attributes(view: ActionView) -> dict[str, Any]:
+def _attributes(view: ActionView, show_secrets: bool = False) -> dict[str, Any]:
     element = view.element.element if view.element else None
     if element is None:
         return {}
     shown = {k: element.attributes[k] for k in _SHOWN_ATTRIBUTES if k in element.attributes}
-    if "value" in shown and isinstance(shown["value"], str) and is_secret_field(element):
+    if not show_secrets and isinstance(shown.get("value"), str) and is_secret_field(element):
         shown["value"] = mask(shown["value"])
     return shown
 

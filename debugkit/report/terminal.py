@@ -16,7 +16,7 @@ from debugkit.analysis.correlate import ActionView, StepView
 from debugkit.analysis.diagnose import describe_element, describe_request
 from debugkit.analysis.triage import Triage
 from debugkit.model import NetworkEntry
-from debugkit.report.json_report import MISSING_KINDS, _typed_text
+from debugkit.report.json_report import MISSING_KINDS, typed_text
 from debugkit.timeutil import iso
 
 OUTCOME_STYLE = {
@@ -40,7 +40,9 @@ def render(t: Triage, console: Console) -> None:
     console.print(_header(t))
     decisive = t.diagnosis.decisive or t.diagnosis.failing.view
     if decisive is not None and (t.focus is None or decisive.step is t.focus.step):
-        console.print(_action_card(decisive, title="Failing action" if t.diagnosis.failing.view else "Decisive action"))
+        title = "Failing action" if t.diagnosis.failing.view else "Decisive action"
+        location = t.locations.get((decisive.step.step_id, decisive.action.index))
+        console.print(_action_card(decisive, title=title, location=location, show_secrets=t.show_secrets))
     elif t.diagnosis.failing.reason and t.focus is None:
         console.print(_t(f"No failing action: {t.diagnosis.failing.reason}.", "dim"))
     for step in t.failing_step_first():
@@ -81,13 +83,14 @@ def _header(t: Triage) -> Panel:
     return Panel(grid, title="debugkit triage", border_style="magenta")
 
 
-def _action_card(view: ActionView, title: str) -> Panel:
+def _action_card(view: ActionView, title: str, location: object = None, show_secrets: bool = False) -> Panel:
     action = view.action
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column()
     grid.add_row("Step", _t(f"{view.step.label}  {view.step.step_id}  (action {action.index})"))
-    grid.add_row("Action", _t(action.action_type + (f"  text: {_typed_text(view)}" if _typed_text(view) else "")))
+    typed = typed_text(view, show_secrets)
+    grid.add_row("Action", _t(action.action_type + (f"  text: {typed}" if typed else "")))
     grid.add_row("Element id", _t(action.element_id or "-"))
     join = view.element
     if join is not None:
@@ -102,6 +105,10 @@ def _action_card(view: ActionView, title: str) -> Panel:
                 grid.add_row("Label", _t(join.label))
             frame = " > ".join(element.frame_chain) if element.frame_chain else "main frame"
             grid.add_row("Frame", _t(frame))
+            if location is not None:
+                from debugkit.locate import describe
+
+                grid.add_row("Where", _t(describe(location, view.step)))
             grid.add_row("Interactable", _t(element.interactable))
             if element.attributes.get("disabled") is True:
                 grid.add_row("Disabled", _t("yes", "bold red"))
