@@ -28,7 +28,7 @@ except ImportError:  # pragma: no cover
 from debugkit.analysis.triage import Triage, analyse
 from debugkit.load import load_run
 from debugkit.model import Screenshot
-from debugkit.redact import redact_text, redact_url
+from debugkit.redaction.patterns import redact_text, redact_url
 from debugkit.report.html import anchor_id, default_filename, ref_anchor, render_html, write_html
 from debugkit.report.images import ImageSet
 from debugkit.sources import open_source

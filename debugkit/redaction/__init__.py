@@ -3,7 +3,9 @@
 - :mod:`.collect` finds the secret values a run holds (typed into secret fields, headers,
   cookies, query and form values, JWTs, signed-URL signatures, the API key);
 - :mod:`.redactor` replaces them with salted ``[REDACTED:<hash>]`` placeholders;
-- :mod:`.verify` checks, fail closed, that none is left in a bundle.
+- :mod:`.verify` checks, fail closed, that none is left in a bundle;
+- :mod:`.patterns` tells secret fields and removes secret-looking text by pattern;
+- :mod:`.pipeline` runs collection and replacement between loading a run and analysing it.
 """
 
 from debugkit.redaction.collect import Secret, collect_secrets, typed_secret_kind

@@ -91,7 +91,7 @@ def collect_secrets(run: RunData, har_documents: Iterable[bytes] = (), api_keys:
 
 def typed_secret_kind(step: StepData, action: Action) -> str | None:
     """password | otp | card | secret when the action typed into such a field, else None."""
-    from debugkit.redact import is_secret_field
+    from debugkit.redaction.patterns import is_secret_field
 
     if action.action_type not in ("input_text", "paste_text", "verification_code"):
         return None

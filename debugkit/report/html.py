@@ -15,7 +15,7 @@ Safety rules the code keeps:
   style sheet and the one inline script (both by SHA-256 hash); no other origin is contacted;
 * with ``redact=True`` (the default) values typed into secret fields are masked (length and
   field, not the value), every occurrence of such a value elsewhere is masked too, and URLs and
-  free text go through :func:`debugkit.redact.redact_url` / :func:`debugkit.redact.redact_text`
+  free text go through :func:`debugkit.redaction.patterns.redact_url` / :func:`debugkit.redaction.patterns.redact_text`
   (signed query strings, tokens, cookie and authorization values).
 """
 
@@ -42,7 +42,7 @@ from debugkit.analysis.correlate import ActionView, StepView
 from debugkit.analysis.diagnose import describe_element
 from debugkit.analysis.triage import Triage
 from debugkit.model import ConsoleLine, Element, NetworkEntry, Screenshot
-from debugkit.redact import is_secret_field, mask, redact_text, redact_url
+from debugkit.redaction.patterns import is_secret_field, mask, redact_text, redact_url
 from debugkit.report.images import IMAGE_BUDGET, ImageSet
 from debugkit.timeutil import iso
 

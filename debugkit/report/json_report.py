@@ -11,7 +11,7 @@ from debugkit import __version__
 from debugkit.analysis.correlate import ActionView, StepView
 from debugkit.analysis.triage import Triage
 from debugkit.model import ConsoleLine, NetworkEntry, Screenshot
-from debugkit.redact import is_secret_field, mask
+from debugkit.redaction.patterns import is_secret_field, mask
 from debugkit.timeutil import iso
 
 SCHEMA = "debugkit.triage/1"

@@ -1,7 +1,10 @@
-"""Masking of values typed into secret fields (passwords, one-time codes, cards, secrets).
+"""Secret fields and secret-looking text, without knowing the values.
 
-Triage output never shows such a value; it shows the field and the value's length instead.
-(The support-bundle redaction builds on this module.)
+- :func:`is_secret_field` tells a password / one-time-code / card / secret field by its type,
+  name, autocomplete and label; :func:`mask` shows a value as its length only;
+- :func:`redact_url` and :func:`redact_text` remove signatures, tokens and credentials by
+  pattern (the HTML report applies them to everything it shows, on top of the value-based
+  :class:`~debugkit.redaction.redactor.Redactor`).
 """
 
 from __future__ import annotations
