@@ -50,6 +50,11 @@ class Alignment:
 
 def open_grey(data: bytes | None) -> Image.Image | None:
     """Decode an image to greyscale; None when it cannot be decoded."""
+    return open_image(data, "L")
+
+
+def open_image(data: bytes | None, mode: str) -> Image.Image | None:
+    """Decode an image into ``mode`` (decompression bombs refused); None when it cannot be decoded."""
     if not data:
         return None
     try:
@@ -57,7 +62,7 @@ def open_grey(data: bytes | None) -> Image.Image | None:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as image:
                 image.load()
-                return image.convert("L")
+                return image.convert(mode)
     except Exception:  # an undecodable image checks nothing
         return None
 

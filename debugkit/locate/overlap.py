@@ -12,13 +12,10 @@ Nothing here raises on a bad image: it just measures nothing.
 
 from __future__ import annotations
 
-import io
-import warnings
 from collections import Counter
 from dataclasses import dataclass
 
-from PIL import Image
-
+from debugkit.locate.align import open_image
 from debugkit.locate.tiles import MIN_MOVE, OVERLAP
 
 SCROLLBAR_STRIP = 24  # px on the right that are not compared
@@ -47,15 +44,8 @@ class Shift:
 
 def signature(data: bytes | None) -> Signature | None:
     """Row hashes of an image; None when it cannot be decoded."""
-    if not data:
-        return None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
-                image.load()
-                rgb = image.convert("RGB")
-    except Exception:  # a damaged image measures nothing
+    rgb = open_image(data, "RGB")  # a damaged image measures nothing
+    if rgb is None:
         return None
     width, height = rgb.size
     keep = width - SCROLLBAR_STRIP if width > 4 * SCROLLBAR_STRIP else width
