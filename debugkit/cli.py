@@ -249,16 +249,16 @@ def _triage(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     from debugkit.analysis.triage import analyse
-    from debugkit.report.html import default_filename, write_html
+    from debugkit.report.html import default_filename, locate_for_report, write_html
 
     _warn_no_redact(args)
     _, run = _load(args, redact=not args.no_redact)
     triage = analyse(run, step=args.step)
     triage.show_secrets = args.no_redact
-    _locate(triage, args)
+    overlays = locate_for_report(triage, render=not args.no_render)
     output = Path(args.output or default_filename(triage))
     try:
-        size = write_html(triage, output, redact=not args.no_redact)
+        size = write_html(triage, output, redact=not args.no_redact, overlays=overlays)
     except OSError as exc:
         raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
     if not args.quiet:

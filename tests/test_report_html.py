@@ -2,7 +2,11 @@
 
 The first half needs no browser (structure, escaping, secrets, size, images); the second opens
 the reports in Debian's Chromium through Playwright (see ``tests/browser.py``) with every
-outside request blocked and counted.
+outside request blocked and counted: the reports as they are, then located (``debugkit.locate``:
+crops in the action cards, the "element numbers" overlay), then the support bundle's report.html.
+Every test that opens a page is in this module (the ``browser`` fixture is session-scoped, and
+Playwright's sync API runs once per thread); ``tests/test_report_locations.py`` has the location
+checks that need no browser.
 """
 
 from __future__ import annotations
@@ -13,6 +17,9 @@ import io
 import json
 import re
 import shutil
+import zipfile
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -21,15 +28,17 @@ import pytest
 from PIL import Image
 
 try:  # tests/ on sys.path (pytest's default rootdir-less import), or tests/ as a package
-    from browser import browser, offline_page  # noqa: F401  (pytest fixtures)
+    from browser import browser, offline_page, require_browser  # noqa: F401  (pytest fixtures)
 except ImportError:  # pragma: no cover
-    from tests.browser import browser, offline_page  # noqa: F401
+    from tests.browser import browser, offline_page, require_browser  # noqa: F401
 
 from debugkit.analysis.triage import Triage, analyse
 from debugkit.load import load_run
+from debugkit.locate import locate_triage
 from debugkit.model import Screenshot
 from debugkit.redaction.patterns import redact_text, redact_url
-from debugkit.report.html import anchor_id, default_filename, ref_anchor, render_html, write_html
+from debugkit.report.bundle import build_bundle
+from debugkit.report.html import anchor_id, default_filename, locate_for_report, ref_anchor, render_html, write_html
 from debugkit.report.images import ImageSet
 from debugkit.sources import open_source
 
@@ -629,3 +638,266 @@ def test_screenshot_without_full_version_is_enlarged_from_its_thumbnail(
     assert box.count() == 1 and box.is_visible()
     assert page.evaluate("document.querySelector('.lightbox.open img').naturalWidth") > 0
     assert watch.clean(), watch.summary()
+
+
+# --- where the element was (debugkit.locate), in a browser -------------------------------------------
+
+
+LOCATED = ["real/checkout_500", "runs/site_500_submit"]
+CHOSEN = "AAAH"  # the decisive click of both runs
+
+
+def decisive_of(t: Triage):
+    return t.diagnosis.decisive or t.diagnosis.failing.view
+
+
+def in_own_thread(func: Callable[[], Any]) -> Any:
+    """Run ``func`` in a thread of its own, closing the renderer it started there.
+
+    debugkit.locate keeps one Playwright per thread; the test browser (``tests/browser.py``) runs
+    Playwright's sync API in the main thread, and two cannot share one thread."""
+
+    def work() -> Any:
+        from debugkit.locate.render import get_renderer
+
+        try:
+            return func()
+        finally:
+            get_renderer().close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(work).result()
+
+
+@pytest.fixture(scope="module")
+def located(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """Each run located twice: ``locate_triage`` (crops, chosen boxes) and ``locate_for_report`` (overlays)."""
+    require_browser()
+    out = tmp_path_factory.mktemp("located")
+    made: dict[str, dict[str, Any]] = {}
+    for name in LOCATED:
+        source = ROOT / "fixtures" / name
+        t = triage_of(source)
+        in_own_thread(lambda t=t: locate_triage(t))
+        plain = out / (name.replace("/", "_") + ".html")
+        write_html(t, plain)
+        t_full = triage_of(source)
+        overlays = in_own_thread(lambda t=t_full: locate_for_report(t))
+        full = out / (name.replace("/", "_") + "_overlays.html")
+        write_html(t_full, full, overlays=overlays)
+        made[name] = {"triage": t, "path": plain, "full_triage": t_full, "overlays": overlays, "full_path": full}
+    return made
+
+
+BOXES = """(stepId) => {
+  const block = document.querySelector('#' + stepId + ' .model-saw');
+  return Array.from(block.querySelectorAll('.shot.has-ovl')).flatMap(fig => {
+    const img = fig.querySelector('img').getBoundingClientRect();
+    return Array.from(fig.querySelectorAll('.ob')).map(box => {
+      const r = box.getBoundingClientRect();
+      const style = getComputedStyle(box);
+      return {
+        label: box.textContent, chosen: box.classList.contains('chosen'), x: r.x, y: r.y, w: r.width, h: r.height,
+        visible: r.width > 0 && r.height > 0 && style.visibility !== 'hidden',
+        border: style.borderTopStyle, borderWidth: parseFloat(style.borderTopWidth), colour: style.borderTopColor,
+        img: {x: img.x, y: img.y, w: img.width, h: img.height},
+      };
+    });
+  });
+}"""
+
+
+def _inside(box: dict[str, Any], slack: float = 1.5) -> bool:
+    img = box["img"]
+    return (
+        box["x"] >= img["x"] - slack
+        and box["y"] >= img["y"] - slack
+        and box["x"] + box["w"] <= img["x"] + img["w"] + slack
+        and box["y"] + box["h"] <= img["y"] + img["h"] + slack
+    )
+
+
+def _check_self_contained(html: str) -> None:
+    """The located report keeps the rules: one hashed style sheet (with the overlay rules), no style attributes."""
+    tags = parse(html).tags
+    policy = next(a["content"] for t, a in tags if t == "meta" and a.get("http-equiv") == "Content-Security-Policy")
+    style = re.search(r"<style>(.*?)</style>", html, re.S)
+    assert style and html.count("<style>") == 1
+    assert f"style-src {sha256_source(style.group(1))}" in (policy or "")
+    assert re.search(r"\.ob\.ox\d+\{left:", style.group(1))  # the overlay's generated rules, in the hashed sheet
+    for tag, attrs in tags:
+        assert "style" not in attrs, (tag, attrs)
+        assert not any(key.startswith("on") for key in attrs), (tag, attrs)
+        if "src" in attrs:
+            assert (attrs["src"] or "").startswith("data:image/"), tag
+        if "href" in attrs:
+            assert (attrs["href"] or "").startswith("#"), attrs
+
+
+@pytest.mark.parametrize("name", LOCATED)
+def test_decisive_card_shows_a_crop_and_where_it_was(name, located, offline_page) -> None:  # noqa: F811
+    made = located[name]
+    t, path = made["triage"], made["path"]
+    view = decisive_of(t)
+    assert view is not None and view.action.element_id == CHOSEN
+    location = t.locations[(view.step.step_id, view.action.index)]
+    assert location.found
+    html = path.read_text()
+    _check_self_contained(html)
+
+    page, watch = offline_page(path)
+    card = f"#{anchor_id('a', view.step.step_id, view.action.index)}"
+    img = page.locator(f"{card} .where img")
+    assert img.count() == 1
+    img.scroll_into_view_if_needed()
+    assert img.is_visible()
+    natural = page.evaluate(
+        "(sel) => { const i = document.querySelector(sel); return [i.naturalWidth, i.naturalHeight]; }",
+        f"{card} .where img",
+    )
+    assert natural[0] > 0 and natural[1] > 0
+    src = img.get_attribute("src")
+    assert src.startswith("data:image/webp;base64,")
+    with Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))) as picture:
+        picture.load()
+        assert picture.format == "WEBP" and list(picture.size) == natural
+        # the box is drawn in the chosen colour (magenta) somewhere on the crop
+        rgb = picture.convert("RGB")
+        assert any(r > 180 and g < 60 and b > 80 for _, (r, g, b) in rgb.getcolors(1 << 24))
+    line = page.locator(f"{card} .where .where-line").inner_text()
+    assert "screenshot 1" in line and "x 40-" in line
+    assert "approximate" in line and "confidence" in line
+    # the crop opens the whole screenshot it was cut from
+    page.locator(f"{card} .where a.crop-link").click()
+    assert page.locator(".lightbox.open").count() == 1
+    page.keyboard.press("Escape")
+    assert page.locator(".lightbox.open").count() == 0
+    assert watch.clean(), watch.summary()
+    assert len(watch.allowed) == 1
+
+
+@pytest.mark.parametrize("name", LOCATED)
+@pytest.mark.parametrize("variant", ["chosen", "overlays"])
+def test_element_numbers_toggle_draws_boxes_over_what_the_model_saw(
+    name, variant, located, offline_page, tmp_path  # noqa: F811
+) -> None:
+    made = located[name]
+    t = made["triage"] if variant == "chosen" else made["full_triage"]
+    path = made["path"] if variant == "chosen" else made["full_path"]
+    step = decisive_of(t).step
+    step_anchor = anchor_id("s", step.step_id)
+    page, watch = offline_page(path)
+    toggle = page.locator(f"#{step_anchor}-els")
+    assert toggle.count() == 1
+    boxes = page.evaluate(BOXES, step_anchor)
+    assert boxes and not any(b["visible"] for b in boxes)  # off at first: the thumbnails as they were
+    thumb_width = page.evaluate(f"document.querySelector('#{step_anchor} .model-saw .shot.has-ovl').offsetWidth")
+
+    toggle.check()
+    page.wait_for_timeout(100)
+    boxes = page.evaluate(BOXES, step_anchor)
+    assert all(b["visible"] for b in boxes)
+    assert all(_inside(b) for b in boxes), boxes
+    wide = page.evaluate(f"document.querySelector('#{step_anchor} .model-saw .shot.has-ovl').offsetWidth")
+    assert wide > 2 * thumb_width  # shown large enough to read the numbers
+    chosen = [b for b in boxes if b["chosen"]]
+    labels = [b["label"] for b in chosen]
+    assert any(label.split()[0] == CHOSEN for label in labels), labels
+    assert {label.split()[0] for label in labels} >= {a.element_id for a in step.actions if a.element_id} - {None}
+    for b in chosen:  # emphasised: thicker, magenta; re-rendered, so dashed
+        assert b["borderWidth"] >= 2 and b["colour"] == "rgb(230, 0, 126)" and b["border"] == "dashed"
+    others = [b for b in boxes if not b["chosen"]]
+    if variant == "overlays":  # every interactable element, numbered
+        expected = {e for e, loc in made["overlays"][step.step_id].items() if loc.found}
+        assert {b["label"].split()[0] for b in boxes} == expected
+        assert others and all(b["borderWidth"] < 2 for b in others)
+    else:
+        assert others == []
+    # the full-size version replaces the thumbnail while the numbers are on, and goes back after
+    src_on = page.evaluate(f"document.querySelector('#{step_anchor} .model-saw .shot.has-ovl img').src")
+    toggle.uncheck()
+    page.wait_for_timeout(50)
+    assert not any(b["visible"] for b in page.evaluate(BOXES, step_anchor))
+    src_off = page.evaluate(f"document.querySelector('#{step_anchor} .model-saw .shot.has-ovl img').src")
+    assert len(src_on) > len(src_off)
+    # keys still work after clicking the box (a checkbox is not a text field)
+    toggle.check()
+    page.keyboard.press("f")
+    decisive = decisive_of(t)
+    assert page.evaluate("document.activeElement.id") == anchor_id("a", decisive.step.step_id, decisive.action.index)
+
+    if name == "real/checkout_500" and variant == "overlays":
+        page.locator(f"#{step_anchor}").scroll_into_view_if_needed()
+        page.screenshot(path=str(tmp_path / "located.png"), full_page=True)
+        shutil.copy(tmp_path / "located.png", "/tmp/debugkit-report-locate.png")
+    assert watch.clean(), watch.summary()
+    assert len(watch.allowed) == 1
+
+
+def test_element_numbers_print_with_the_page(located, offline_page) -> None:  # noqa: F811
+    made = located["real/checkout_500"]
+    step = decisive_of(made["full_triage"]).step
+    step_anchor = anchor_id("s", step.step_id)
+    page, watch = offline_page(made["full_path"])
+    page.locator(f"#{step_anchor}-els").check()
+    page.emulate_media(media="print")
+    page.evaluate("window.dispatchEvent(new Event('beforeprint'))")
+    assert not page.locator(".ovl-toggle").first.is_visible()  # the control does not print
+    boxes = page.evaluate(BOXES, step_anchor)
+    assert boxes and all(b["visible"] for b in boxes) and all(_inside(b) for b in boxes)
+    page.pdf()  # lays the page out for print: must not fail
+    assert watch.clean(), watch.summary()
+
+
+def test_element_numbers_work_without_javascript(located, browser, tmp_path) -> None:  # noqa: F811
+    """The toggle is CSS (``:has(:checked)``); the script only swaps in the full-size picture."""
+    made = located["runs/site_500_submit"]
+    step = decisive_of(made["full_triage"]).step
+    step_anchor = anchor_id("s", step.step_id)
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
+    try:
+        url = made["full_path"].resolve().as_uri()
+        blocked: list[str] = []
+        context.route("**/*", lambda route: route.continue_() if route.request.url == url
+                      else (blocked.append(route.request.url), route.abort()))
+        page = context.new_page()
+        page.goto(url, wait_until="load")
+        page.locator(f"#{step_anchor}-els").check()
+        boxes = page.evaluate(BOXES, step_anchor)
+        assert boxes and all(b["visible"] for b in boxes) and all(_inside(b) for b in boxes)
+        assert blocked == []
+    finally:
+        context.close()
+
+
+# --- issue 5: the support bundle's report -------------------------------------------------------------
+
+
+def test_bundle_report_opens_clean_and_shows_no_secret(tmp_path, offline_page) -> None:  # noqa: F811
+    source = RUNS / "login_401"
+    expected = json.loads((source / "expected.json").read_text())
+    raw = open_source(str(source))
+    run = load_run(raw)
+    bundle = tmp_path / "ticket.zip"
+    build_bundle(raw, run, bundle)
+    with zipfile.ZipFile(bundle) as archive:
+        data = archive.read("report.html")
+    report = tmp_path / "report.html"
+    report.write_bytes(data)
+    html = data.decode("utf-8")
+    for kind, value in expected["secrets"].items():
+        assert value not in html, kind
+
+    page, watch = offline_page(report)
+    assert page.locator("[data-testid=verdict-category]").inner_text() == expected["category"] == "AUTH_FAILURE"
+    text = page.inner_text("body")
+    dom = page.content()
+    for kind, value in expected["secrets"].items():
+        assert value not in text, kind
+        assert value not in dom, kind
+    page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+    text = page.inner_text("body")
+    for kind, value in expected["secrets"].items():
+        assert value not in text, kind
+    assert watch.clean(), watch.summary()
+    assert len(watch.allowed) == 1

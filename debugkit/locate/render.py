@@ -34,6 +34,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from debugkit.locate.model import RenderedElement, RenderResult
@@ -342,9 +343,29 @@ def measure_scrape(
 ) -> RenderResult:
     """Document-coordinate boxes of every ``[unique_id]`` element of ``html`` rendered at ``viewport``.
 
-    Raises :class:`RenderUnavailable` when it cannot render.
+    Without an explicit ``renderer`` the work runs on debugkit's own render thread, so the caller's
+    thread never holds a Playwright event loop (a caller may run Playwright itself, e.g. a test's
+    browser). Raises :class:`RenderUnavailable` when it cannot render.
     """
-    return (renderer or get_renderer()).measure(html, page_url, viewport, screenshot=screenshot)
+    if renderer is not None:
+        return renderer.measure(html, page_url, viewport, screenshot=screenshot)
+    future = _render_thread().submit(
+        lambda: get_renderer().measure(html, page_url, viewport, screenshot=screenshot)
+    )
+    return future.result()
+
+
+_worker: ThreadPoolExecutor | None = None
+_worker_lock = threading.Lock()
+
+
+def _render_thread() -> ThreadPoolExecutor:
+    """The one thread that runs debugkit's shared browser."""
+    global _worker
+    with _worker_lock:
+        if _worker is None:
+            _worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="debugkit-render")
+        return _worker
 
 
 @atexit.register
@@ -352,6 +373,11 @@ def _close_all() -> None:
     with _all_lock:
         renderers = list(_all)
         _all.clear()
+    if _worker is not None:  # close the shared browser on the thread that started it
+        with contextlib.suppress(Exception):
+            _worker.submit(lambda: [r.close() for r in renderers]).result(timeout=30)
+        _worker.shutdown(wait=False)
+        return
     for renderer in renderers:
         renderer.close()
 

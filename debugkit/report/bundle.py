@@ -28,7 +28,7 @@ from debugkit.model import ArtifactRef, ArtifactUnavailable, RawRun, RunData, St
 from debugkit.parsers.jsondoc import DamagedArtifact, decode_text, load_json
 from debugkit.redaction import RedactionPolicy, Redactor, collect_secrets, redact_run, verify_members
 from debugkit.redaction.pipeline import har_bytes, known_api_keys
-from debugkit.report.html import render_html
+from debugkit.report.html import locate_for_report, render_html
 from debugkit.report.json_report import triage_document
 from debugkit.report.summary import summary_markdown
 
@@ -77,7 +77,7 @@ def build_bundle(
     policy: RedactionPolicy | None = None,
     api_keys: list[str | None] | None = None,
     salt: bytes | None = None,
-    render: bool = False,
+    render: bool = True,
 ) -> BundleResult:
     """Build, check and write the bundle; raises BundleRefused when a secret would leak."""
     if redact:
@@ -86,14 +86,12 @@ def build_bundle(
         shown, redactor = run, None
         secrets = collect_secrets(run, har_bytes(raw), known_api_keys(api_keys or []))
     triage = analyse(shown)
-    from debugkit.locate import locate_triage
-
-    locate_triage(triage, render=render)
+    overlays = locate_for_report(triage, render=render)
     step = _decisive_step(triage)
     members = [
         Member("summary.md", summary_markdown(triage).encode(), "summary"),
         Member("triage.json", orjson.dumps(triage_document(triage), option=orjson.OPT_INDENT_2), "triage"),
-        Member("report.html", render_html(triage, redact=redact).encode(), "report"),
+        Member("report.html", render_html(triage, redact=redact, overlays=overlays).encode(), "report"),
         *_har_members(raw, redactor),
         *(_step_members(raw, step, redactor) if step else []),
     ]

@@ -12,11 +12,22 @@ Safety rules the code keeps:
 * URLs are shown as text, never as links: the only ``href`` values are ``#`` fragments built
   from sanitised ids (:func:`anchor_id`);
 * a Content-Security-Policy ``<meta>`` allows nothing but ``data:`` images, the one inline
-  style sheet and the one inline script (both by SHA-256 hash); no other origin is contacted;
+  style sheet and the one inline script (both by SHA-256 hash); no other origin is contacted.
+  The style sheet is the package's ``report.css`` plus rules generated here for the element-number
+  overlays (class names and percentages made from numbers only, never from page text), hashed
+  together for each report, so no element needs a ``style`` attribute;
 * with ``redact=True`` (the default) values typed into secret fields are masked (length and
   field, not the value), every occurrence of such a value elsewhere is masked too, and URLs and
   free text go through :func:`debugkit.redaction.patterns.redact_url` / :func:`debugkit.redaction.patterns.redact_text`
   (signed query strings, tokens, cookie and authorization values).
+
+Where the element was (``Triage.locations``, filled by :func:`debugkit.locate.locate_triage` or
+:func:`locate_for_report`): an action card shows a crop of the screenshot the model saw around its
+element (:func:`debugkit.locate.crop`, in the image budget) and one line from
+:func:`debugkit.locate.describe`, or the reason it could not be placed. The step's "what the model
+saw" gallery gets an "element numbers" toggle that draws the boxes of ``overlays[step_id]`` (every
+interactable element, from :func:`locate_for_report`) over the screenshots, or, without overlays,
+the boxes of the step's chosen elements from ``Triage.locations``.
 """
 
 from __future__ import annotations
@@ -41,12 +52,17 @@ from debugkit.analysis.categories import CATEGORIES
 from debugkit.analysis.correlate import ActionView, StepView
 from debugkit.analysis.diagnose import describe_element
 from debugkit.analysis.triage import Triage
-from debugkit.model import ConsoleLine, Element, NetworkEntry, Screenshot
+from debugkit.locate import Location, chosen_ids, crop, describe, locate_actions, locate_step, overlay_items
+from debugkit.model import ConsoleLine, Element, NetworkEntry, Screenshot, StepData
 from debugkit.redaction.patterns import is_secret_field, mask, redact_text, redact_url
-from debugkit.report.images import IMAGE_BUDGET, ImageSet
+from debugkit.report.images import CROP_FORMAT, IMAGE_BUDGET, ImageSet
 from debugkit.timeutil import iso
 
-__all__ = ["anchor_id", "default_filename", "render_html", "write_html"]
+__all__ = ["Overlays", "anchor_id", "default_filename", "locate_for_report", "render_html", "write_html"]
+
+# step_id -> {element_id: Location}: what the "element numbers" overlay draws for each step
+# (``"@<action index>"`` keys are computer-use click points).
+Overlays = dict[str, dict[str, Location]]
 
 SHOWN_ATTRIBUTES = (
     "type", "name", "id", "role", "aria-label", "placeholder", "href", "src", "value", "autocomplete",
@@ -84,28 +100,43 @@ _UNSAFE_ID = re.compile(r"[^A-Za-z0-9_-]")
 _UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9_.-]")
 _VALUE_ATTR = re.compile(r"""(\bvalue\s*=\s*)("[^"]*"|'[^']*'|[^\s>]+)""", re.IGNORECASE)
 _REF = re.compile(r"^step:(?P<step>[^/]+)(?:/action:(?P<action>-?\d+))?$")
+CROP_MARGIN = 120  # screenshot pixels around the element in an action card's crop
+CROP_MAX_WIDTH = 560
+LOW_CONFIDENCE = 0.6  # a location below this is shown as uncertain
+OVERLAY_LIMIT = 800  # boxes drawn per step (chosen ones first); a page rarely has more interactable elements
 
 
 # --- public API -----------------------------------------------------------------------------------
 
 
-def render_html(t: Triage, *, redact: bool = True) -> str:
-    """The report as one HTML document (a string), self-contained and safe to open anywhere."""
-    context = _Builder(t, redact=redact).build()
+def render_html(t: Triage, *, redact: bool = True, overlays: Overlays | None = None) -> str:
+    """The report as one HTML document (a string), self-contained and safe to open anywhere.
+
+    ``overlays`` (from :func:`locate_for_report`): per step, every element to number on its screenshots.
+    Without it, a step's overlay shows the chosen elements ``t.locations`` has, and nothing when it has none.
+    """
+    context = _Builder(t, redact=redact, overlays=overlays).build()
     assets = _assets()
-    context["css"] = Markup(assets["css"])
+    css = assets["css"]
+    css_hash = assets["css_hash"]
+    if context["overlay_css"]:
+        css = f"{css}\n{context['overlay_css']}\n"
+        css_hash = _csp_hash(css)
+    context["css"] = Markup(css)
     context["script"] = Markup(assets["js"])
     context["csp"] = (
         "default-src 'none'; img-src data:; "
-        f"style-src '{assets['css_hash']}'; script-src '{assets['js_hash']}'; "
+        f"style-src '{css_hash}'; script-src '{assets['js_hash']}'; "
         "base-uri 'none'; form-action 'none'"
     )
     return _environment().get_template("report.html.j2").render(context)
 
 
-def write_html(t: Triage, path: str | os.PathLike[str], *, redact: bool = True) -> int:
+def write_html(
+    t: Triage, path: str | os.PathLike[str], *, redact: bool = True, overlays: Overlays | None = None
+) -> int:
     """Write the report atomically (a temporary file beside ``path``, then a rename); return its size."""
-    data = render_html(t, redact=redact).encode("utf-8")
+    data = render_html(t, redact=redact, overlays=overlays).encode("utf-8")
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
     fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
@@ -121,6 +152,28 @@ def write_html(t: Triage, path: str | os.PathLike[str], *, redact: bool = True) 
             os.unlink(temp)
         raise
     return len(data)
+
+
+def locate_for_report(t: Triage, *, render: bool = True) -> Overlays:
+    """Locate for the report with one re-render per step: fill ``t.locations`` (every action's element or
+    click point, as :func:`debugkit.locate.locate_triage` does) and return the overlays for
+    :func:`render_html` (every interactable element of each step, the chosen ones first)."""
+    overlays: Overlays = {}
+    for view in t.steps:
+        if not view.actions:
+            continue
+        step = view.step
+        overlay = dict(locate_step(step, include_all=True, render=render))
+        by_action = locate_actions(step, overlay, render=render)
+        for action in step.actions:
+            location = by_action.get(action.index)
+            if location is None:
+                continue
+            t.locations[(step.step_id, action.index)] = location
+            if not action.element_id or overlay.get(action.element_id) is not location:
+                overlay[f"@{action.index}"] = location  # a computer-use click point
+        overlays[step.step_id] = overlay
+    return overlays
 
 
 def default_filename(t: Triage) -> str:
@@ -192,10 +245,14 @@ def _csp_hash(text: str) -> str:
 class _Builder:
     """Turns a Triage into plain data for the template; every untrusted string passes ``_text``."""
 
-    def __init__(self, t: Triage, *, redact: bool) -> None:
+    def __init__(self, t: Triage, *, redact: bool, overlays: Overlays | None = None) -> None:
         self.t = t
         self.redact = redact
+        self.overlays = overlays
         self.images = ImageSet(budget=IMAGE_BUDGET)
+        self.overlay_rules: dict[str, str] = {}  # class name -> declaration, for the report's style sheet
+        self._lightboxes: set[str] | None = None
+        self._digests: dict[int, str] = {}  # id(screenshot) -> its bytes' hash, for the crops' keys
         self.origin = t.run.started_at or t.run.created_at or _first_time(t)
         self.secrets = self._secret_values() if redact else []
         self.anchors: set[str] = set()
@@ -269,6 +326,7 @@ class _Builder:
         t = self.t
         steps = t.steps
         self._register_images(steps)
+        self._register_crops(steps)
         self.images.encode()
         step_models = [self._step(view) for view in steps]
         network = self._network_rows()
@@ -295,17 +353,22 @@ class _Builder:
             "console": console,
             "lightboxes": lightboxes,
             "image_note": self._image_note(),
+            "overlay_css": self._overlay_css(),
             "focus": self._text(f"step {t.focus.step.label} ({t.focus.step.step_id})") if t.focus else None,
         }
 
     def _image_note(self) -> str | None:
         omitted = sum(1 for image in self.images.images() if image.full_omitted)
-        if not omitted:
-            return None
-        return (
-            f"{omitted} screenshot(s) are shown enlarged from their thumbnail: their full-size versions did not "
-            f"fit the report's image budget ({IMAGE_BUDGET // 1000} kB)."
-        )
+        crops = sum(1 for c in self.images.crops() if c.omitted)
+        notes = []
+        if omitted:
+            notes.append(
+                f"{omitted} screenshot(s) are shown enlarged from their thumbnail: their full-size versions did "
+                f"not fit the report's image budget ({IMAGE_BUDGET // 1000} kB)."
+            )
+        if crops:
+            notes.append(f"{crops} element picture(s) were left out to keep the report small.")
+        return " ".join(notes) or None
 
     # -- header --------------------------------------------------------------------------------
 
@@ -435,6 +498,204 @@ class _Builder:
             if step.screenshot_final is not None:
                 self.images.add(step.screenshot_final)
 
+    def _location(self, view: ActionView) -> Location | None:
+        return self.t.locations.get((view.step.step_id, view.action.index))
+
+    def _register_crops(self, steps: list[StepView]) -> None:
+        """Each located action's crop, in the order the budget is spent: the decisive action, its step,
+        then the other steps latest first."""
+        ordered = list(reversed(steps))
+        if self.decisive is not None:
+            ordered.sort(key=lambda v: v.step is not self.decisive.step)
+        views = [a for step_view in ordered for a in step_view.actions]
+        if self.decisive is not None:
+            views.sort(key=lambda a: a is not self.decisive)
+        for view in views:
+            location = self._location(view)
+            key = self._crop_key(view, location)
+            if key is None:
+                continue
+            step, action = view.step, view.action
+            label = action.element_id or "point"
+
+            def make(step=step, location=location, label=label, kind=action.action_type) -> bytes | None:
+                return crop(
+                    step, location, element_id=label, action=kind, margin=CROP_MARGIN, max_width=CROP_MAX_WIDTH,
+                    fmt=CROP_FORMAT,
+                )
+
+            # The decisive step's crops are always in (like thumbnails); the others while the budget allows.
+            essential = self.decisive is not None and view.step is self.decisive.step
+            self.images.add_crop(key, make, essential=essential)
+
+    def _crop_key(self, view: ActionView, location: Location | None) -> str | None:
+        """What the crop shows (the screenshot's bytes, the box, its kind, the label): equal keys, one picture."""
+        if location is None or not location.found:
+            return None
+        shots = view.step.screenshots_llm
+        shot = shots[location.tile] if location.tile is not None and 0 <= location.tile < len(shots) else None
+        if shot is None or not shot.data:
+            return None
+        digest = self._digests.get(id(shot))
+        if digest is None:
+            digest = self._digests[id(shot)] = hashlib.sha256(shot.data).hexdigest()[:20]
+        return "|".join(
+            str(part)
+            for part in (digest, location.box, location.method, view.action.element_id, view.action.action_type)
+        )
+
+    def _where(self, view: ActionView) -> dict[str, Any] | None:
+        """Where the action's element was: a crop and one line, or why it is not known; None if not located."""
+        location = self._location(view)
+        if location is None:
+            return None
+        step = view.step
+        line = self._text(describe(location, step), 600)
+        if not location.found:
+            return {"found": False, "line": line, "reason": self._text(location.reason, 600)}
+        key = self._crop_key(view, location)
+        picture = self.images.get_crop(key) if key is not None else None
+        href = None
+        shots = step.screenshots_llm
+        if location.tile is not None and 0 <= location.tile < len(shots):
+            image = self.images.get(shots[location.tile])
+            if not image.error and f"lb-{image.key}" in self._lightbox_ids():
+                href = f"lb-{image.key}"
+        confidence = location.confidence
+        return {
+            "found": True,
+            "line": line,
+            "reason": self._text(location.reason, 600),
+            "approximate": location.approximate,
+            "low": confidence is not None and confidence < LOW_CONFIDENCE,
+            "src": picture.src if picture is not None else None,
+            "width": picture.width if picture is not None else None,
+            "height": picture.height if picture is not None else None,
+            "missing": None
+            if picture is not None and picture.src
+            else "picture left out to keep the report small"
+            if picture is not None and picture.omitted
+            else "no picture: the screenshot could not be read",
+            "href": href,
+            "alt": self._text(f"where {view.action.element_id or 'the click'} was: {describe(location, step)}", 600),
+        }
+
+    def _lightbox_ids(self) -> set[str]:
+        if self._lightboxes is None:  # the images are encoded by now
+            self._lightboxes = {f"lb-{image.key}" for image in self.images.images() if not image.error}
+        return self._lightboxes
+
+    # -- the element-number overlay ------------------------------------------------------------
+
+    def _overlay_locations(self, step: StepData) -> tuple[dict[str, Location], bool]:
+        """The step's overlay (from ``overlays``, else its chosen elements in ``t.locations``); and whether
+        it is the full one."""
+        if self.overlays is not None and step.step_id in self.overlays:
+            return self.overlays[step.step_id], True
+        locations: dict[str, Location] = {}
+        for action in step.actions:
+            location = self.t.locations.get((step.step_id, action.index))
+            if location is None:
+                continue
+            if action.element_id and not location.is_point:
+                locations.setdefault(action.element_id, location)
+            else:
+                locations[f"@{action.index}"] = location
+        return locations, False
+
+    def _overlay(self, step: StepData) -> dict[str, Any] | None:
+        """Per ``screenshot_llm`` tile, the boxes to draw; None when the step has nothing located."""
+        locations, full = self._overlay_locations(step)
+        if not locations:
+            return None
+        chosen = set(chosen_ids(step)) | {k for k in locations if k.startswith("@")}
+        points = {f"@{a.index}": a.action_type for a in step.actions}
+        kinds: dict[str, list[str]] = {}
+        for action in step.actions:
+            if action.element_id:
+                kinds.setdefault(action.element_id, [])
+                if action.action_type not in kinds[action.element_id]:
+                    kinds[action.element_id].append(action.action_type)
+        items = overlay_items(step, locations, chosen=chosen)
+        for element_id, location in locations.items():  # the other tiles that show it (the tiles' overlap)
+            if location.found:
+                for tile, box in location.others:
+                    if 0 <= tile < len(step.screenshots_llm):
+                        copy = Location(location.method, tile, box, location.confidence)
+                        items.extend(overlay_items(step, {element_id: copy}, chosen=chosen))
+        items.sort(key=lambda item: (not item["chosen"], item["box"][1], item["box"][0]))
+        items = items[:OVERLAY_LIMIT]
+        tiles: dict[int, list[dict[str, Any]]] = {}
+        for item in items:
+            box = self._overlay_box(step, item, points, kinds)
+            if box is not None:
+                tiles.setdefault(item["tile"], []).append(box)
+        for boxes in tiles.values():
+            boxes.reverse()  # chosen ones last: drawn on top
+        placed = {item["element_id"] for item in items}
+        unplaced = sum(1 for k, loc in locations.items() if not loc.found and not k.startswith("@"))
+        chosen_placed = len(placed & chosen)
+        summary = f"{len(placed)} element(s) placed ({chosen_placed} chosen)"
+        if unplaced:
+            summary += f", {unplaced} not placed"
+        if not full:
+            summary += "; only the chosen elements (the report was made without the full overlay)"
+        if not tiles:
+            summary = f"no element could be placed on these screenshots ({unplaced} not placed)"
+        return {"tiles": tiles, "summary": self._text(summary, 300), "full": full, "any": bool(tiles)}
+
+    def _overlay_box(
+        self, step: StepData, item: dict[str, Any], points: dict[str, str], kinds: dict[str, list[str]]
+    ) -> dict[str, Any] | None:
+        """One box as classes (positions in percent of the shown picture), or None if it is not in it."""
+        shot = step.screenshots_llm[item["tile"]]
+        image = self.images.get(shot)
+        if image.error or not image.width or not image.height or not image.thumb_width:
+            return None
+        width = image.width
+        height = image.height  # a cropped thumbnail shows only the top of the page
+        if image.cropped and image.thumb_height:
+            height = max(1, round(image.thumb_height * image.width / image.thumb_width))
+        x, y, w, h = item["box"]
+        if x >= width or y >= height or x + w < 0 or y + h < 0:
+            return None
+        x0, y0 = max(0.0, x), max(0.0, y)
+        x1, y1 = min(float(width), x + w), min(float(height), y + h)
+        element_id = item["element_id"]
+        point = element_id.startswith("@")
+        if point:
+            label = f"{points.get(element_id, 'click')} at {x},{y}"
+        elif item["chosen"]:
+            label = " ".join([element_id, "+".join(kinds.get(element_id, []))]).strip()
+        else:
+            label = element_id
+        classes = [
+            "ob",
+            self._rule("ox", "left", 100 * x0 / width),
+            self._rule("oy", "top", 100 * y0 / height),
+            "chosen" if item["chosen"] else "other",
+            {"exact": "exact", "rendered": "approx", "legacy": "legacy"}.get(item["method"] or "", "approx"),
+        ]
+        if point:
+            classes.append("pt")
+        else:
+            classes.append(self._rule("ow", "width", 100 * (x1 - x0) / width))
+            classes.append(self._rule("oh", "height", 100 * (y1 - y0) / height))
+            if 100 * y0 / height < 4:
+                classes.append("lin")  # at the top edge: the label goes inside the box
+        return {"classes": " ".join(classes), "label": self._text(label, 120)}
+
+    def _rule(self, prefix: str, prop: str, percent: float) -> str:
+        """A class for ``prop: <percent>%`` (0.01 % steps), added to the report's style sheet."""
+        hundredths = max(0, min(10000, round(percent * 100)))
+        name = f"{prefix}{hundredths}"
+        self.overlay_rules.setdefault(name, f"{prop}:{hundredths / 100:g}%")
+        return name
+
+    def _overlay_css(self) -> str:
+        rules = sorted(self.overlay_rules.items(), key=lambda kv: (kv[0][:2], int(kv[0][2:])))
+        return "".join(f".ob.{name}{{{declaration}}}" for name, declaration in rules)
+
     def _shot(self, shot: Screenshot, caption: str) -> dict[str, Any]:
         image = self.images.get(shot)
         name = self._text(shot.artifact_id or shot.name, 200)
@@ -456,6 +717,8 @@ class _Builder:
             "href": f"lb-{image.key}",
             "size": f"{image.width}×{image.height}" if image.width else "",
             "cropped": image.cropped,
+            "has_full": image.full is not None and not image.cropped,  # the overlay view may show it instead
+            "boxes": [],
         }
 
     def _lightbox(self, image) -> dict[str, Any]:
@@ -488,6 +751,11 @@ class _Builder:
             self._shot(s, f"model saw #{s.index if s.index is not None else i}")
             for i, s in enumerate(step.screenshots_llm)
         ]
+        overlay = self._overlay(step)
+        if overlay is not None:
+            for i, shot_model in enumerate(llm_shots):
+                if not shot_model["error"]:
+                    shot_model["boxes"] = overlay["tiles"].get(i, [])
         other_shots = [
             self._shot(s, "after an action (unpaired)") for s in step.screenshots_action if id(s) not in paired
         ]
@@ -515,6 +783,7 @@ class _Builder:
             "failed_count": len(failed),
             "console_errors": sum(1 for c in view.console if c.level == "error"),
             "llm_shots": llm_shots,
+            "overlay": overlay,
             "other_shots": other_shots,
             "actions": actions,
         }
@@ -569,6 +838,7 @@ class _Builder:
             "console_more": max(0, len(console) - CARD_CONSOLE_LIMIT),
             "window_known": view.window[0] is not None and view.window[1] is not None,
             "shot": self._shot(shot, "after this action") if shot is not None else None,
+            "where": self._where(view),
         }
 
     def _typed(self, view: ActionView) -> tuple[str | None, bool, bool]:

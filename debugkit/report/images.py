@@ -14,6 +14,13 @@ Two versions per image:
   reader looks first. An image whose full-size version did not fit is shown large from its
   thumbnail, and the report says so.
 
+A third kind, **element crops** (a small picture of the screenshot around one chosen element, its
+box drawn, made by :func:`debugkit.locate.crop`), is registered with :meth:`ImageSet.add_crop` in
+priority order. Crops are made after the thumbnails and before the full-size versions, and count in
+the same budget: they are embedded while the budget allows and their own share of it
+(:data:`CROP_BUDGET`) lasts; a crop marked ``essential`` (the report marks the decisive step's) is
+always embedded, like a thumbnail. Each crop is checked with Pillow before it is embedded.
+
 A screenshot that cannot be decoded gives an :class:`EncodedImage` with ``error`` set (the report
 shows a named placeholder); nothing here raises.
 """
@@ -25,7 +32,7 @@ import hashlib
 import io
 import os
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -34,9 +41,12 @@ from PIL import Image, features
 from debugkit.model import Screenshot
 
 __all__ = [
+    "CROP_BUDGET",
+    "CROP_FORMAT",
     "FULL_WIDTH",
     "IMAGE_BUDGET",
     "THUMB_WIDTH",
+    "EncodedCrop",
     "EncodedImage",
     "ImageSet",
 ]
@@ -50,6 +60,8 @@ FULL_QUALITY = 72
 # Characters of data: URIs per report, thumbnails first. A 5-step run with realistic, busy
 # screenshots stays under 3 MB with its full-size versions (see bench/report.py).
 IMAGE_BUDGET = 2_400_000
+# Characters of element crops per report (a share of IMAGE_BUDGET): a crop is 5-40 kB, so dozens fit.
+CROP_BUDGET = 400_000
 _FORMATS = ("PNG", "JPEG", "WEBP")
 _REASON_LIMIT = 200
 
@@ -58,6 +70,11 @@ def _output_format() -> tuple[str, str]:
     if features.check("webp"):
         return "WEBP", "image/webp"
     return "JPEG", "image/jpeg"  # pragma: no cover - depends on how Pillow was built
+
+
+# What debugkit.locate.crop is asked for (it writes WebP or PNG).
+CROP_FORMAT = "WEBP" if features.check("webp") else "PNG"
+_CROP_MIME = {"WEBP": "image/webp", "PNG": "image/png"}
 
 
 @dataclass
@@ -76,12 +93,25 @@ class EncodedImage:
     error: str | None = None
 
 
+@dataclass
+class EncodedCrop:
+    """An element crop: its ``data:`` URI and size, or why it is not in the page."""
+
+    key: str
+    src: str | None = None  # data: URI
+    width: int | None = None
+    height: int | None = None
+    omitted: bool = False  # made, but it did not fit the budget
+    error: str | None = None  # could not be made (no picture of that screenshot)
+    essential: bool = False
+
 
 class ImageSet:
     """The report's images: add screenshots in priority order, then :meth:`encode` once."""
 
-    def __init__(self, budget: int = IMAGE_BUDGET, workers: int | None = None) -> None:
+    def __init__(self, budget: int = IMAGE_BUDGET, workers: int | None = None, crop_budget: int = CROP_BUDGET) -> None:
         self.budget = budget
+        self.crop_budget = crop_budget
         self.workers = workers or min(8, os.cpu_count() or 1)
         self._images: dict[str, EncodedImage] = {}
         self._data: dict[str, bytes] = {}
@@ -89,6 +119,9 @@ class ImageSet:
         self._by_shot: dict[int, str] = {}
         self._uses: dict[str, int] = {}
         self._errors: dict[int, EncodedImage] = {}
+        self._crops: dict[str, EncodedCrop] = {}
+        self._crop_makers: dict[str, Callable[[], bytes | None]] = {}
+        self._crop_uses: dict[str, int] = {}
         self.encoded = False
 
     def add(self, shot: Screenshot) -> None:
@@ -114,14 +147,39 @@ class ImageSet:
             return EncodedImage(key="", error="screenshot was not prepared for the report")
         return self._images[key]
 
+    def add_crop(self, key: str, make: Callable[[], bytes | None], *, essential: bool = False) -> None:
+        """Register an element crop (``make()`` returns PNG/WebP bytes or None), in priority order.
+
+        ``key`` names the picture (the same key is made once and shown as often as it is registered);
+        an ``essential`` crop is embedded whatever the budget."""
+        if key in self._crops:
+            self._crop_uses[key] += 1
+            self._crops[key].essential = self._crops[key].essential or essential
+            return
+        self._crops[key] = EncodedCrop(key=key, essential=essential)
+        self._crop_makers[key] = make
+        self._crop_uses[key] = 1
+
+    def get_crop(self, key: str) -> EncodedCrop:
+        return self._crops.get(key) or EncodedCrop(key=key, error="crop was not prepared for the report")
+
+    def crops(self) -> list[EncodedCrop]:
+        return list(self._crops.values())
+
     def images(self) -> list[EncodedImage]:
         """Every distinct image, in priority order."""
         return [self._images[key] for key in self._order]
 
     @property
     def total_size(self) -> int:
-        """Characters of data: URIs in the page: each thumbnail as often as it is shown, each full version once."""
-        return sum(len(i.thumb or "") * self._uses[k] + len(i.full or "") for k, i in self._images.items())
+        """Characters of data: URIs in the page: each thumbnail and crop as often as it is shown, each full
+        version once."""
+        images = sum(len(i.thumb or "") * self._uses[k] + len(i.full or "") for k, i in self._images.items())
+        return images + self.crop_size
+
+    @property
+    def crop_size(self) -> int:
+        return sum(len(c.src or "") * self._crop_uses[k] for k, c in self._crops.items())
 
     def encode(self) -> None:
         """Thumbnails for all, then full-size versions in priority order while the budget allows."""
@@ -135,6 +193,7 @@ class ImageSet:
                 image.error = result
                 continue
             image.thumb, image.thumb_width, image.thumb_height, image.cropped, (image.width, image.height) = result
+        self._encode_crops()
         remaining = self.budget - self.total_size
         wanted = [k for k in keys if self._wants_full(self._images[k])]
         chunk = max(1, self.workers)
@@ -154,6 +213,42 @@ class ImageSet:
                 remaining -= len(result[0])
         for key in keys:  # nothing more to encode: drop the source bytes
             self._data.pop(key, None)
+
+    def _encode_crops(self) -> None:
+        """Make the crops (in parallel batches) and embed them in priority order while the budgets allow;
+        once one does not fit, the later ones are not even made (essential ones always are)."""
+        room = min(self.crop_budget, self.budget - self.total_size)
+        pending = list(self._crops)
+        chunk = max(1, self.workers)
+        while pending:
+            if room <= 0:
+                for key in pending:
+                    if not self._crops[key].essential:
+                        self._crops[key].omitted = True
+                        self._crop_makers.pop(key, None)
+                pending = [key for key in pending if self._crops[key].essential]
+                if not pending:
+                    break
+            batch, pending = pending[:chunk], pending[chunk:]
+            makers = [self._crop_makers.pop(key) for key in batch]
+            if len(makers) == 1 or self.workers <= 1:
+                results = [_make_crop(make) for make in makers]
+            else:
+                with ThreadPoolExecutor(max_workers=self.workers) as pool:
+                    results = list(pool.map(_make_crop, makers))
+            for key, result in zip(batch, results, strict=True):
+                crop = self._crops[key]
+                if isinstance(result, str):
+                    crop.error = result
+                    continue
+                src, width, height = result
+                cost = len(src) * self._crop_uses[key]
+                if not crop.essential and (room <= 0 or cost > room):
+                    crop.omitted = True
+                    room = 0  # strict priority, as for the full-size versions
+                    continue
+                crop.src, crop.width, crop.height = src, width, height
+                room -= cost
 
     @staticmethod
     def _wants_full(image: EncodedImage) -> bool:
@@ -229,6 +324,25 @@ def _encode_full(data: bytes) -> tuple[str, int, int] | str:
         image, _ = _scaled(_open(data), FULL_WIDTH, FULL_MAX_HEIGHT, crop=False)
         return _data_uri(image, FULL_QUALITY), image.width, image.height
     except Exception as exc:
+        return _reason(exc)
+
+
+def _make_crop(make: Callable[[], bytes | None]) -> tuple[str, int, int] | str:
+    """A crop's data: URI and size, after checking with Pillow that it is the picture it claims to be."""
+    try:
+        data = make()
+        if not data:
+            return "no picture of that screenshot"
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=tuple(_CROP_MIME)) as image:
+                image.load()
+                fmt, (width, height) = image.format or "", image.size
+        mime = _CROP_MIME.get(fmt)
+        if mime is None:  # pragma: no cover - Image.open accepted only these formats
+            return "not a PNG/WebP picture"
+        return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}", width, height
+    except Exception as exc:  # a line of text in the report instead, never a crash
         return _reason(exc)
 
 

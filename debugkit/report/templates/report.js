@@ -96,6 +96,15 @@
     openBox = null;
     if (restore && returnFocus) { returnFocus.focus({ preventScroll: true }); }
   }
+  function shotIndex(link) {  /* a crop opens its screenshot: arrows then go on from there */
+    var index = shotLinks.indexOf(link);
+    if (index !== -1) { return index; }
+    var href = link.getAttribute("href");
+    for (var i = 0; i < shotLinks.length; i += 1) {
+      if (shotLinks[i].getAttribute("href") === href) { return i; }
+    }
+    return -1;
+  }
   function stepLightbox(delta) {
     if (openIndex < 0 || shotLinks.length === 0) { return; }
     var next = (openIndex + delta + shotLinks.length) % shotLinks.length;
@@ -112,13 +121,38 @@
     }
     if (!link) { return; }
     var id = decodeURIComponent(link.getAttribute("href").slice(1));
-    if (link.classList.contains("shot-link")) {
+    if (link.classList.contains("shot-link") || link.classList.contains("crop-link")) {
       event.preventDefault();
       returnFocus = link;
-      openLightbox(id, shotLinks.indexOf(link));
+      openLightbox(id, shotIndex(link));
       return;
     }
     prepare(id);  /* then the browser follows the link and scrolls */
+  });
+
+  /* --- element numbers over what the model saw ------------------------------------------- */
+  /* The box shows the step's screenshots large with every element's box; CSS (:has) does it alone,
+     the class is for browsers without :has. The full-size version is shown where the report has it. */
+  var thumbs = new WeakMap();
+  function showOverlay(block, on) {
+    block.classList.toggle("els-on", on);
+    all("img[data-full]", block).forEach(function (img) {
+      if (on) {
+        var link = img.closest("a.shot-link");
+        var box = link ? byId(link.getAttribute("href").slice(1)) : null;
+        var full = box ? box.querySelector("img[src]") : null;
+        if (full && !thumbs.has(img)) { thumbs.set(img, img.src); img.src = full.getAttribute("src"); }
+      } else if (thumbs.has(img)) {
+        img.src = thumbs.get(img);
+        thumbs.delete(img);
+      }
+    });
+  }
+  all("input.els-toggle").forEach(function (input) {
+    var block = input.closest(".model-saw");
+    if (!block) { return; }
+    input.addEventListener("change", function () { showOverlay(block, input.checked); });
+    if (input.checked) { showOverlay(block, true); }  /* a reload keeps the box ticked */
   });
 
   /* --- keyboard: j / k between action cards, f to the failing one ----------------------- */
@@ -169,7 +203,9 @@
       return;
     }
     var tag = event.target && event.target.tagName;
-    if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || (event.target && event.target.isContentEditable)) {
+    var toggle = tag === "INPUT" && /^(checkbox|radio|button)$/.test(event.target.type);  /* keys still move */
+    if ((tag === "INPUT" && !toggle) || tag === "TEXTAREA" || tag === "SELECT" ||
+        (event.target && event.target.isContentEditable)) {
       if (event.key === "Escape" && event.target.blur) { event.target.blur(); }
       return;
     }
