@@ -2,7 +2,7 @@
 
 ``SkyvernTestServer`` listens on 127.0.0.1 (a free port; it refuses any other host) and serves
 run folders (docs/run-folder.md; fixtures/runs/*, fixtures/real/*) through the routes a triage
-client uses (spec /work/shared/skyvern-artifacts.md §1, checked against the real runs):
+client uses (spec ../shared/skyvern-artifacts.md §1, checked against the real runs):
 
     GET /v1/runs/{run_id}                 run.json (404 {"detail": "Run not found <id>"})
     GET /v1/runs/{run_id}/artifacts       rows ascending created_at; ?artifact_type=X&artifact_type=Y;

@@ -15,6 +15,7 @@ import base64
 import hashlib
 import io
 import json
+import os
 import re
 import shutil
 import zipfile
@@ -492,8 +493,8 @@ def test_report_renders_offline_without_errors(name, reports, offline_page, tmp_
     shot = tmp_path / "page.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
-    if name == "runs/site_500_submit":
-        shutil.copy(shot, "/tmp/debugkit-report.png")
+    if name == "runs/site_500_submit" and os.environ.get("DEBUGKIT_SCREENSHOT_DIR"):  # to look at it
+        shutil.copy(shot, Path(os.environ["DEBUGKIT_SCREENSHOT_DIR"]) / "debugkit-report.png")
     assert watch.clean(), watch.summary()
 
 
@@ -829,7 +830,9 @@ def test_element_numbers_toggle_draws_boxes_over_what_the_model_saw(
     if name == "real/checkout_500" and variant == "overlays":
         page.locator(f"#{step_anchor}").scroll_into_view_if_needed()
         page.screenshot(path=str(tmp_path / "located.png"), full_page=True)
-        shutil.copy(tmp_path / "located.png", "/tmp/debugkit-report-locate.png")
+        if os.environ.get("DEBUGKIT_SCREENSHOT_DIR"):  # to look at it
+            keep = Path(os.environ["DEBUGKIT_SCREENSHOT_DIR"]) / "debugkit-report-locate.png"
+            shutil.copy(tmp_path / "located.png", keep)
     assert watch.clean(), watch.summary()
     assert len(watch.allowed) == 1
 
