@@ -293,10 +293,7 @@ def _annotate(args: argparse.Namespace) -> int:
 
     _warn_no_redact(args)
     _, run = _load(args, redact=not args.no_redact)
-    try:
-        step = find_step(run, args.step)
-    except KeyError as exc:
-        raise UsageError(str(exc.args[0])) from None
+    step = find_step(run, args.step)
     written, locations = annotate_step(
         run, step.step_id, Path(args.output), render=not args.no_render, include_all=not args.chosen_only
     )

@@ -21,6 +21,8 @@ from typing import Any
 import pytest
 from PIL import Image, ImageChops, ImageDraw
 
+from debugkit.errors import UsageError
+
 try:  # tests/ on sys.path (pytest's default rootdir-less import), or tests/ as a package
     from browser import require_browser
 except ImportError:  # pragma: no cover
@@ -326,7 +328,7 @@ def test_find_step():
     assert find_step(run, "stp_602253551477118194").order == 1
     assert find_step(run, "2.0").order == 2
     assert find_step(run, "2").order == 2
-    with pytest.raises(KeyError, match="steps: 0.0 \\(stp_"):
+    with pytest.raises(UsageError, match="steps are: 0.0 \\(stp_"):
         find_step(run, "stp_nope")
 
 

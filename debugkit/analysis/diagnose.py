@@ -344,8 +344,10 @@ def rule_chosen_id_missing(corr: Correlation, failing: FailingAction) -> Outcome
 def _vanished_evidence(corr: Correlation, view: ActionView) -> list[Evidence]:
     """Was the element already gone in the html_action of the action before it?"""
     step = view.step
-    earlier = [v for v in corr.steps if v.step is step][0].actions
-    previous = [v for v in earlier if v.action.index < view.action.index and v.post_html_index is not None]
+    same_step = next(v for v in corr.steps if v.step is step)
+    previous = [
+        v for v in same_step.actions if v.action.index < view.action.index and v.post_html_index is not None
+    ]
     if not previous or not view.action.element_id:
         return []
     prev = previous[-1]
@@ -571,7 +573,3 @@ def diagnose(corr: Correlation) -> Diagnosis:
             verdict, decisive = outcome
             return Diagnosis(verdict=verdict, failing=failing, decisive=decisive)
     raise AssertionError("rule_unknown always decides")  # pragma: no cover
-
-
-def step_view_of(corr: Correlation, step_id: str) -> StepView | None:
-    return next((s for s in corr.steps if s.step.step_id == step_id), None)

@@ -7,8 +7,8 @@ from typing import Any
 
 from debugkit.analysis.correlate import Correlation, StepView, correlate
 from debugkit.analysis.diagnose import Diagnosis, diagnose
-from debugkit.errors import UsageError
 from debugkit.model import RunData
+from debugkit.steps import pick_step
 
 
 @dataclass
@@ -45,17 +45,5 @@ def analyse(run: RunData, step: str | None = None) -> Triage:
 
 def select_step(corr: Correlation, selector: str) -> StepView:
     """A step by id (``stp_…``), by order (``2``: its latest retry) or by order.retry (``2.1``)."""
-    wanted = selector.strip()
-    for view in corr.steps:
-        if view.step.step_id == wanted:
-            return view
-    order, _, retry = wanted.partition(".")
-    if order.isdigit() and (retry == "" or retry.isdigit()):
-        matches = [
-            v for v in corr.steps
-            if v.step.order == int(order) and (retry == "" or v.step.retry_index == int(retry))
-        ]
-        if matches:
-            return max(matches, key=lambda v: v.step.retry_index)
-    known = ", ".join(f"{v.step.label} ({v.step.step_id})" for v in corr.steps) or "none"
-    raise UsageError(f"no step '{selector}' in this run; steps are: {known}")
+    step_id = pick_step([(v.step.step_id, v.step.order, v.step.retry_index) for v in corr.steps], selector)
+    return next(v for v in corr.steps if v.step.step_id == step_id)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -23,8 +22,8 @@ import orjson
 from debugkit import __version__
 from debugkit.api.client import ApiError, ExpiredUrl, NotFound, SkyvernClient, TransferError
 from debugkit.api.content import extract_member, sniff, unzstd
-from debugkit.errors import UsageError
 from debugkit.fsutil import write_atomic
+from debugkit.steps import pick_step
 from debugkit.timeutil import parse_time
 
 MANIFEST = "debugkit-fetch.json"
@@ -245,21 +244,12 @@ def _task_documents(client: SkyvernClient, task_id: str) -> dict[str, Any]:
 
 def _select_steps(steps: list[dict[str, Any]], selector: str) -> set[str]:
     """Step ids for ``--step``: an id, an order (its latest retry) or order.retry."""
-    wanted = selector.strip()
-    ids = {s.get("step_id") for s in steps}
-    if wanted in ids:
-        return {wanted}
-    order, _, retry = wanted.partition(".")
-    if order.isdigit() and (retry == "" or retry.isdigit()):
-        matches = [
-            s for s in steps
-            if s.get("order") == int(order) and (retry == "" or s.get("retry_index") == int(retry))
-        ]
-        if matches:
-            best = max(matches, key=lambda s: s.get("retry_index") or 0)
-            return {str(best["step_id"])}
-    known = ", ".join(f"{s.get('order')}.{s.get('retry_index')} ({s.get('step_id')})" for s in steps) or "none"
-    raise UsageError(f"no step '{selector}' in this run; steps are: {known}")
+    keys = [
+        (str(s.get("step_id")), s.get("order") if isinstance(s.get("order"), int) else -1,
+         s.get("retry_index") if isinstance(s.get("retry_index"), int) else 0)
+        for s in steps
+    ]
+    return {pick_step(keys, selector)}
 
 
 # --- what to download -------------------------------------------------------------------------
@@ -475,7 +465,3 @@ def local_copy_is_complete(out: Path, types: Iterable[str] | None) -> bool:
     had = manifest.get("types")
     want = sorted(types) if types is not None else None
     return had is None or (want is not None and set(want) <= set(had))
-
-
-def elapsed(start: float) -> float:
-    return time.monotonic() - start

@@ -25,6 +25,7 @@ from debugkit.locate.model import EXACT, LEGACY, RENDERED, Location, RenderResul
 from debugkit.locate.render import Renderer, RenderUnavailable, measure_scrape
 from debugkit.locate.tiles import TileSet, also_on, offsets_from_shifts, place, rule_offsets
 from debugkit.model import Action, Element, RunData, Screenshot, StepData
+from debugkit.steps import pick_step
 
 MAX_CONFIDENCE_RENDERED = 0.95
 MAX_SEARCHES = 24  # full pixel searches per step for elements nobody chose (chosen ones always get one)
@@ -450,19 +451,12 @@ def locate_actions(
 
 
 def find_step(run: RunData, ref: str) -> StepData:
-    """A step by id (``stp_...``), label (``"2.0"``: order.retry) or order (``"2"``, its last retry).
+    """A step by id (``stp_...``), by order (``"2"``, its last retry) or ``order.retry`` (``"2.0"``).
 
-    Raises KeyError with the steps there are when nothing matches.
+    Raises UsageError with the steps there are when nothing matches.
     """
-    for step in run.steps:
-        if step.step_id == ref or step.label == ref:
-            return step
-    if ref.isdigit():
-        same_order = [s for s in run.steps if s.order == int(ref)]
-        if same_order:
-            return max(same_order, key=lambda s: s.retry_index)
-    known = ", ".join(f"{s.label} ({s.step_id})" for s in run.steps) or "none"
-    raise KeyError(f"no step {ref!r} in this run; steps: {known}")
+    step_id = pick_step([(s.step_id, s.order, s.retry_index) for s in run.steps], ref)
+    return next(s for s in run.steps if s.step_id == step_id)
 
 
 def annotate_step(
