@@ -94,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="focus on one step: a step id (stp_...), an order (2: its latest retry) or order.retry (2.1)",
     )
     triage.add_argument("--no-color", action="store_true", help="no colours (also off when not a terminal)")
+    triage.add_argument("--steps", action="store_true", help="also show a table of every step and its actions")
 
     report = commands.add_parser(
         "report",
@@ -243,7 +244,7 @@ def _triage(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(triage_document(triage), indent=2, ensure_ascii=False) + "\n")
         return EXIT_OK
     console = Console(no_color=args.no_color or None, highlight=False, soft_wrap=False)
-    render(triage, console)
+    render(triage, console, show_steps=args.steps)
     return EXIT_OK
 
 

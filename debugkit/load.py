@@ -24,6 +24,7 @@ from debugkit.parsers.actions import (
     actions_from_llm_response,
     actions_from_step_output,
     response_shape,
+    unusable_llm_answer,
 )
 from debugkit.parsers.console import parse_console_log
 from debugkit.parsers.elements import apply_frame_map, parse_element_tree, parse_frame_map
@@ -36,6 +37,8 @@ from debugkit.timeutil import parse_time
 RUN_LEVEL_TYPES = frozenset({"har", "browser_console_log"})
 # What a step that ran actions is expected to have, so its absence is worth naming.
 EXPECTED_STEP_TYPES = ("visible_elements_tree", "html_scrape", "screenshot_llm", "llm_response_parsed")
+# What a step that failed to load its page lacks, named so the reader knows why it is not there.
+NO_PAGE_TYPES = ("html_scrape", "screenshot_llm")
 FINAL_STATUSES = frozenset({"timed_out", "failed", "terminated", "completed", "canceled"})
 
 
@@ -52,6 +55,13 @@ class _Reader:
             self.problems.append(
                 Problem(exc.kind, exc.reason, ref.artifact_type, ref.step_id, ref.artifact_id)
             )
+            return None
+
+    def read_if_present(self, ref: ArtifactRef) -> bytes | None:
+        """The bytes when they can be had; an absent optional artifact is not a problem."""
+        try:
+            return ref.read()
+        except ArtifactUnavailable:
             return None
 
     def damaged(self, ref: ArtifactRef, detail: str) -> None:
@@ -114,6 +124,16 @@ def _fill_run_meta(run: RunData, raw: RawRun) -> None:
     run.finished_at = parse_time(doc.get("finished_at") or task.get("finished_at"))
     step_count = doc.get("step_count", task.get("step_count"))
     run.step_count = step_count if isinstance(step_count, int) else None
+    request = doc.get("run_request") if isinstance(doc.get("run_request"), dict) else {}
+    task_request = task.get("request") if isinstance(task.get("request"), dict) else {}
+    goal = (
+        task_request.get("data_extraction_goal")
+        or request.get("data_extraction_goal")
+        or request.get("data_extraction_schema")
+        or task_request.get("extracted_information_schema")
+    )
+    run.extraction_goal = goal if isinstance(goal, str) and goal.strip() else (str(goal) if goal else None)
+    run.extracted = doc.get("output") if doc.get("output") is not None else task.get("extracted_information")
 
 
 def _build_steps(
@@ -231,6 +251,15 @@ def _load_step_artifacts(step: StepData, refs: list[ArtifactRef], reader: _Reade
     finals = list(_screenshots(by_type["screenshot_final"], reader))
     step.screenshot_final = finals[-1] if finals else None
 
+    step.llm_prompts = len(by_type["llm_prompt"])
+    step.llm_responses = len(by_type["llm_response"])
+    for ref in by_type["llm_response"]:
+        data = reader.read_if_present(ref)
+        if data is not None:
+            unusable = unusable_llm_answer(data)
+            if unusable is not None:
+                step.llm_unusable.append(unusable)
+
     chosen: list[Action] = []
     for ref in by_type["llm_response_parsed"]:
         doc = reader.json(ref)
@@ -328,21 +357,28 @@ def _report_missing(run: RunData) -> None:
     for problem in run.problems:
         if problem.artifact_type:
             named[problem.step_id].add(problem.artifact_type)
+    never_loaded = _page_never_loaded(run)
     for step in run.steps:
+        if never_loaded and step.has_output and not step.actions and (step.status == "failed" or step.step_exception):
+            for artifact_type in NO_PAGE_TYPES:
+                if not _have(step, artifact_type) and artifact_type not in named[step.step_id]:
+                    run.problems.append(
+                        Problem(
+                            "missing",
+                            f"no {artifact_type} for step {step.label}: the page never loaded ({never_loaded})",
+                            artifact_type,
+                            step.step_id,
+                        )
+                    )
+            continue
         if run.steps_from_api:
             needs_scrape = any(a.executed for a in step.actions)
         else:  # results unknown: the scrape is needed to resolve the chosen element ids
             needs_scrape = any(a.element_id for a in step.actions)
         if not needs_scrape:
             continue
-        have = {
-            "visible_elements_tree": step.elements is not None,
-            "html_scrape": step.html_scrape is not None,
-            "screenshot_llm": bool(step.screenshots_llm),
-            "llm_response_parsed": step.llm_calls > 0,
-        }
         for artifact_type in EXPECTED_STEP_TYPES:
-            if not have[artifact_type] and artifact_type not in named[step.step_id]:
+            if not _have(step, artifact_type) and artifact_type not in named[step.step_id]:
                 run.problems.append(
                     Problem("missing", f"no {artifact_type} for step {step.label}", artifact_type, step.step_id)
                 )
@@ -358,6 +394,31 @@ def _report_missing(run: RunData) -> None:
                 "har",
             )
         )
+
+
+def _have(step: StepData, artifact_type: str) -> bool:
+    return {
+        "visible_elements_tree": step.elements is not None,
+        "html_scrape": step.html_scrape is not None,
+        "screenshot_llm": bool(step.screenshots_llm),
+        "llm_response_parsed": step.llm_calls > 0,
+    }[artifact_type]
+
+
+def _page_never_loaded(run: RunData) -> str | None:
+    """Why no page was ever shown, when none was: the failed page request, or the step's exception."""
+    if any(step.html_scrape is not None or step.screenshots_llm for step in run.steps):
+        return None
+    documents = [e for e in run.network if e.is_document and e.failed and not e.noise]
+    if documents:
+        last = documents[-1]
+        return f"{last.method} {last.url}: {last.error or last.status}"
+    exceptions = [step.step_exception for step in run.steps if step.step_exception]
+    if exceptions:
+        return exceptions[-1]
+    if run.failure_reason and "navigate" in run.failure_reason.lower():
+        return run.failure_reason[:200]
+    return None
 
 
 def _s(value: object) -> str | None:

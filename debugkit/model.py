@@ -126,6 +126,8 @@ class ActionResult:
     exception_type: str | None = None
     exception_message: str | None = None
     stop_execution_on_failure: bool | None = None
+    interacted_with_parent: bool = False  # a fallback: Skyvern clicked the element's parent instead
+    interacted_with_sibling: bool = False  # ... or a sibling
 
 
 @dataclass
@@ -173,6 +175,7 @@ class NetworkEntry:
     error: str | None = None  # _failureText / _error / "pending" / "HTTP 500"
     pending: bool = False
     noise: bool = False  # e.g. net::ERR_ABORTED of a superseded navigation
+    noise_reason: str | None = None  # why a failure is noise, in words
     resource_type: str | None = None  # Playwright/Chrome _resourceType when present
     is_document: bool = False
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -220,6 +223,9 @@ class StepData:
     html_scrape: HtmlSnapshot | None = None
     html_actions: list[HtmlSnapshot | None] = field(default_factory=list)  # in post-action order
     llm_calls: int = 0  # parsed LLM responses read for this step
+    llm_prompts: int = 0  # llm_prompt artifacts listed (one per LLM call asked)
+    llm_responses: int = 0  # llm_response artifacts listed (one per call answered)
+    llm_unusable: list[str] = field(default_factory=list)  # answers that were not valid JSON (their start)
     screenshots_llm: list[Screenshot] = field(default_factory=list)
     screenshots_action: list[Screenshot] = field(default_factory=list)
     screenshot_final: Screenshot | None = None
@@ -240,6 +246,8 @@ class RunData:
     status: str | None = None
     failure_reason: str | None = None
     skyvern_categories: list[dict[str, Any]] = field(default_factory=list)  # failure_category rows
+    extraction_goal: str | None = None  # data_extraction_goal / data_extraction_schema, when one was set
+    extracted: Any = None  # the run's output / extracted_information
     errors: list[dict[str, Any]] = field(default_factory=list)
     created_at: datetime | None = None
     started_at: datetime | None = None

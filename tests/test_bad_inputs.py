@@ -69,7 +69,7 @@ def test_damaged_tree_falls_back_to_the_actions_element_data(run: Path):
     click = next(a for a in step["actions"] if a["element_id"] == "AAAH")
     assert click["element"]["found"] is True and click["element"]["source"] == "action_data"
     assert click["element"]["tag"] == "button"
-    assert doc["verdict"]["category"] == "WRONG_PAGE_STATE"  # the network evidence still decides
+    assert doc["verdict"]["cause"] == "site_server_error"  # the network evidence still decides
 
 
 def test_truncated_har_keeps_the_complete_entries(run: Path):
@@ -80,7 +80,7 @@ def test_truncated_har_keeps_the_complete_entries(run: Path):
     hits = named(doc, "har", {"damaged"})
     assert hits and "truncated" in hits[0]["detail"]
     assert any(f["status"] == 500 for f in doc["network_failures"])
-    assert doc["verdict"]["category"] == "WRONG_PAGE_STATE"
+    assert doc["verdict"]["cause"] == "site_server_error"
 
 
 def test_har_with_mixed_naive_and_aware_times(run: Path):
@@ -92,7 +92,7 @@ def test_har_with_mixed_naive_and_aware_times(run: Path):
     har.write_text(json.dumps(doc))
     out = triage(run)
     assert named(out, "har", {"damaged"}) == []
-    assert out["verdict"]["category"] == "WRONG_PAGE_STATE"
+    assert out["verdict"]["cause"] == "site_server_error"
     assert all(f["started_at"].endswith("+00:00") for f in out["network_failures"])
 
 
@@ -103,7 +103,7 @@ def test_corrupt_png_is_reported_not_fatal(run: Path):
     doc = triage(run)
     hits = named(doc, "screenshot_llm", {"damaged"})
     assert len(hits) == 2
-    assert doc["verdict"]["category"] == "WRONG_PAGE_STATE"
+    assert doc["verdict"]["cause"] == "site_server_error"
 
 
 def test_hostile_and_binary_html_does_not_break_the_join(run: Path):
@@ -113,7 +113,7 @@ def test_hostile_and_binary_html_does_not_break_the_join(run: Path):
     step = next(s for s in doc["steps"] if s["step_id"] == DECISIVE_STEP)
     click = next(a for a in step["actions"] if a["element_id"] == "AAAH")
     assert click["element"]["html"].startswith("<button")
-    assert doc["verdict"]["category"] == "WRONG_PAGE_STATE"
+    assert doc["verdict"]["cause"] == "site_server_error"
 
 
 @pytest.mark.parametrize("artifact_type", ALL_READ_TYPES)

@@ -38,7 +38,7 @@ def test_json_is_the_only_thing_on_stdout():
     doc = json.loads(done.stdout)  # nothing else on stdout
     assert doc["schema"] == "debugkit.triage/1"
     assert doc["run"]["run_id"] == "tsk_602253499937510590"
-    assert doc["verdict"]["category"] == "WRONG_PAGE_STATE"
+    assert doc["verdict"]["cause"] == "site_server_error"
     failures = [f for f in doc["network_failures"] if f["url"].endswith("/api/order")]
     assert [f["status"] for f in failures] == [500, 500, 500]
     assert all(f["action_index"] == 2 for f in failures)  # each is the "Place order" click's
@@ -48,7 +48,7 @@ def test_terminal_triage_of_a_real_hallucinated_id():
     done = run_cli("triage", str(REAL / "hallucinated_element"))
     assert done.returncode == 0, done.stderr
     out = done.stdout
-    assert "LLM_REASONING_ERROR" in out
+    assert "element_missing" in out
     assert "Failing action" in out and "xQ7z" in out and "NOT FOUND" in out
     assert "\x1b[" not in out  # not a terminal: no colours
     assert done.stderr == ""

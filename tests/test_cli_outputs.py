@@ -27,7 +27,7 @@ def test_report_from_a_folder_names_the_verdict(tmp_path: Path):
     assert done.returncode == 0, done.stderr
     html = out.read_text()
     assert html.startswith("<!DOCTYPE html>") or html.lower().startswith("<!doctype html>")
-    assert "LLM_REASONING_ERROR" in html and "xQ7z" in html
+    assert "element_missing" in html and "xQ7z" in html
     assert "Content-Security-Policy" in html
 
 
@@ -37,7 +37,7 @@ def test_report_of_a_run_id_fetches_it_first(skyvern_server, tmp_path: Path):
            "DEBUGKIT_CACHE_DIR": str(tmp_path / "cache")}
     done = run_cli("report", skyvern_server.names["real/checkout_500"], "-o", str(out), "--no-render", env=env)
     assert done.returncode == 0, done.stderr
-    assert "WRONG_PAGE_STATE" in out.read_text()
+    assert "site_server_error" in out.read_text()
     assert skyvern_server.api_key not in out.read_text() and skyvern_server.api_key not in done.stderr
 
 

@@ -126,7 +126,7 @@ def test_workflow_run_with_two_task_blocks(skyvern_server: SkyvernTestServer, tm
     assert len({s["task_id"] for s in steps}) == 2
     doc = verdict_of(out)
     assert doc["run"]["run_id"] == DEFAULT_WR_ID
-    assert doc["verdict"]["category"] == "WRONG_PAGE_STATE"  # the checkout block's 500s
+    assert doc["verdict"]["cause"] == "site_server_error"  # the checkout block's 500s
     assert doc["problems"] == [] and doc["missing_artifacts"] == []
 
 
@@ -167,7 +167,7 @@ def test_triage_by_run_id_then_from_the_cache_without_requests(skyvern_server, t
     first = cli(skyvern_server, "triage", run_id, "--json", "--cache-dir", str(cache))
     assert first.returncode == 0, first.stderr
     doc = json.loads(first.stdout)
-    assert doc["verdict"]["category"] == "LLM_REASONING_ERROR"
+    assert doc["verdict"]["cause"] == "element_missing"
     assert doc["failing_action"]["element_id"] == "xQ7z"
     skyvern_server.reset_log()
     second = cli(skyvern_server, "triage", run_id, "--json", "--cache-dir", str(cache))
@@ -322,7 +322,7 @@ def test_archived_artifacts_are_reported_missing_with_the_reason(skyvern_server,
     doc = verdict_of(out)
     missing = [m for m in doc["missing_artifacts"] if m["artifact_type"] == "html_scrape"]
     assert missing and "cold storage" in missing[0]["reason"]
-    assert doc["verdict"]["category"] == "WRONG_PAGE_STATE"
+    assert doc["verdict"]["cause"] == "site_server_error"
 
 
 def test_a_run_that_just_ended_is_fetched_again_for_late_network_rows(make_skyvern_server, tmp_path):

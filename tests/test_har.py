@@ -271,9 +271,45 @@ def test_lone_aborted_requests_are_not_noise() -> None:
     )
     earlier_nav = _entry("https://shop.example/", headers=NAV_HEADERS, started="2026-11-28T22:51:11.000Z")
     entries = parse_har(_har([earlier_nav, xhr, nav])).entries
-    assert [e.noise for e in entries] == [False, False, False]
-    assert entries[1].failed and not entries[1].is_document
-    assert entries[2].failed and entries[2].is_document  # nothing navigated after it
+    # the XHR was aborted because the page navigated away: noise, with the reason; the last
+    # navigation was aborted with nothing after it: a failure
+    assert [e.noise for e in entries] == [False, True, False]
+    assert entries[1].failed and not entries[1].is_document and "navigated away" in entries[1].noise_reason
+    assert entries[2].failed and entries[2].is_document and entries[2].noise_reason is None
+    lone = parse_har(_har([earlier_nav, xhr])).entries
+    assert [e.noise for e in lone] == [False, False]  # an aborted XHR with nothing after it
+
+
+def test_typeahead_requests_superseded_by_the_next_keystroke_are_noise() -> None:
+    keys = ["b", "bl", "blu"]
+    aborted = [
+        _entry(
+            f"https://shop.example/api/suggest?q={q}",
+            status=-1,
+            status_text="",
+            time=-1,
+            started=f"2026-11-28T22:51:1{i}.000Z",
+            _failureText="net::ERR_ABORTED",
+        )
+        for i, q in enumerate(keys)
+    ]
+    answered = _entry("https://shop.example/api/suggest?q=blue", started="2026-11-28T22:51:15.000Z")
+    other = _entry(
+        "https://shop.example/api/cart",
+        method="POST",
+        status=-1,
+        status_text="",
+        time=-1,
+        started="2026-11-28T22:51:12.500Z",
+        _failureText="net::ERR_ABORTED",
+    )
+    entries = parse_har(_har([*aborted, other, answered])).entries
+    by_url = {e.url: e for e in entries}
+    for q in keys:
+        entry = by_url[f"https://shop.example/api/suggest?q={q}"]
+        assert entry.failed and entry.noise and "same endpoint" in entry.noise_reason
+    cart = by_url["https://shop.example/api/cart"]
+    assert cart.failed and not cart.noise  # a different endpoint, nothing replaced it
 
 
 def test_navigation_in_another_page_does_not_supersede() -> None:

@@ -274,7 +274,8 @@ def test_control_and_bidi_characters_are_made_visible(tmp_path: Path) -> None:
 
 def test_verdict_and_header_facts_are_in_the_report() -> None:
     html = report_of("runs/site_500_submit")
-    assert 'data-testid="verdict-category">WRONG_PAGE_STATE<' in html
+    assert 'data-testid="verdict-cause">site_server_error<' in html
+    assert 'data-testid="verdict-category">WEBSITE_ERROR<' in html
     assert "tsk_582820753070242176" in html
     assert "Reached the maximum steps (3)" in html
 
@@ -482,12 +483,17 @@ def test_report_renders_offline_without_errors(name, reports, offline_page, tmp_
     page, watch = offline_page(path)
     assert watch.clean(), watch.summary()
     assert len(watch.allowed) == 1  # the report itself, nothing else
-    category = t.diagnosis.verdict.category
+    cause = t.diagnosis.verdict.cause
     expected = fixture_path(name) / "expected.json"
     if expected.exists():
-        assert category == json.loads(expected.read_text())["category"]
-    header = page.locator("[data-testid=verdict-category]")
-    assert header.is_visible() and header.inner_text() == category
+        assert cause == json.loads(expected.read_text())["cause"]
+    header = page.locator("[data-testid=verdict-cause]")
+    assert header.is_visible() and header.inner_text() == cause
+    # the verdict, its chain and the decisive action are on the first screen, not thousands of px below
+    assert page.locator("[data-testid=verdict-cause]").bounding_box()["y"] < 400
+    decisive = page.locator("[data-testid=decisive-action]")
+    if t.diagnosis.decisive or t.diagnosis.failing.view:
+        assert decisive.is_visible() and decisive.bounding_box()["y"] < 1400
     assert page.locator(".topnav").is_visible()
     assert page.evaluate("getComputedStyle(document.querySelector('.verdict-card')).borderLeftStyle") == "solid"
     shot = tmp_path / "page.png"
@@ -893,6 +899,7 @@ def test_bundle_report_opens_clean_and_shows_no_secret(tmp_path, offline_page) -
 
     page, watch = offline_page(report)
     assert page.locator("[data-testid=verdict-category]").inner_text() == expected["category"] == "AUTH_FAILURE"
+    assert page.locator("[data-testid=verdict-cause]").inner_text() == expected["cause"] == "auth_rejected"
     text = page.inner_text("body")
     dom = page.content()
     for kind, value in expected["secrets"].items():

@@ -386,7 +386,8 @@ def test_task_list_pagination(skyvern_server):
         ascending = c.get("/api/v1/tasks", params={"workflow_run_id": wr, "order": "asc"}).json()
         assert [t["task_id"] for t in ascending] == ids[::-1]
         everything = c.get("/api/v1/tasks", params={"page_size": 100}).json()
-        assert len(everything) == 15
+        task_runs = [name for name in server.names if name.startswith(("runs/", "real/"))]
+        assert len(everything) == len(task_runs) and len(task_runs) >= 15
         assert len(c.get("/api/v1/tasks").json()) == 10  # default page_size
         failed = c.get("/api/v1/tasks", params={"workflow_run_id": wr, "task_status": "failed"}).json()
         assert [t["task_id"] for t in failed] == [server.names["runs/site_500_submit"]]

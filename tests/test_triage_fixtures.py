@@ -42,9 +42,9 @@ def find_action(doc: dict, step_id: str, index: int) -> dict:
 
 
 def test_there_are_enough_distinct_failures():
-    categories = {_expected(p)["category"] for p in RUNS}
-    assert len(RUNS) >= 11 and len(WITH_ELEMENT) >= 8 and len(WITH_FAILED_REQUESTS) >= 4
-    assert len(categories - {None}) >= 7
+    causes = {_expected(p)["cause"] for p in RUNS}
+    assert len(RUNS) >= 18 and len(WITH_ELEMENT) >= 8 and len(WITH_FAILED_REQUESTS) >= 8
+    assert len(causes - {"none"}) >= 13
 
 
 @pytest.mark.parametrize("run", RUNS, ids=[p.name for p in RUNS])
@@ -53,9 +53,12 @@ def test_verdict_and_failing_action_match_the_scenario(run: Path):
     doc = triage_json(run)
     assert doc["schema"] == "debugkit.triage/1"
     assert doc["run"]["status"] == expected["run_status"]
-    assert doc["verdict"]["category"] == expected["category"], doc["verdict"]["summary"]
+    assert doc["verdict"]["cause"] == expected["cause"], doc["verdict"]["summary"]
+    assert doc["verdict"]["category"] == expected["category"]
     assert doc["verdict"]["summary"]
-    assert doc["problems"] == [] and doc["missing_artifacts"] == []
+    assert doc["problems"] == []
+    missing = {(m["step_id"], m["artifact_type"]) for m in doc["missing_artifacts"]}
+    assert missing == {(m["step_id"], m["artifact_type"]) for m in expected.get("missing_artifacts", [])}
 
     failing = expected["failing_action"]
     if failing is None:
@@ -65,8 +68,9 @@ def test_verdict_and_failing_action_match_the_scenario(run: Path):
         got = doc["failing_action"]
         for key in ("step_id", "action_index", "action_type", "element_id", "exception_type"):
             assert got[key] == failing[key], key
-    if expected["category"] is not None:
+    if expected["cause"] != "none":
         assert doc["verdict"]["evidence"], "a verdict must cite evidence"
+        assert doc["verdict"]["chain"], "a failure's verdict goes from a root cause to the symptom"
         assert 0 < doc["verdict"]["confidence"] <= 1
 
 
@@ -88,18 +92,20 @@ def test_element_facts_of_the_decisive_action(run: Path):
 def test_failed_requests_are_attributed_to_the_decisive_action(run: Path):
     expected = _expected(run)
     doc = triage_json(run)
-    target = _target(expected)
     failures = {(f["method"], f["url"]): f for f in doc["network_failures"]}
     for want in expected["failed_requests"]:
         got = failures[(want["method"], want["url"])]
         assert got["status"] == want["status"]
         if want.get("error"):
             assert want["error"] in got["error"]
-        if target is not None:
-            assert got["step_id"] == target["step_id"]
-            assert got["action_index"] == target["action_index"]
-            action = find_action(doc, target["step_id"], target["action_index"])
+        owner = want["action"]  # the action that fired it (None: the run's first navigation)
+        if owner is not None:
+            assert got["step_id"] == owner["step_id"]
+            assert got["action_index"] == owner["action_index"]
+            action = find_action(doc, owner["step_id"], owner["action_index"])
             assert any(n["url"] == want["url"] and n["failed"] for n in action["network"])
+        else:
+            assert got["action_index"] is None
         # the verdict cites the request itself
         assert any(e["ref"] == f"har:{got['har_index']}" for e in doc["verdict"]["evidence"])
 
@@ -134,8 +140,7 @@ def test_retry_ids_resolve_in_their_own_step():
     attempts = [s for s in doc["steps"] if s["order"] == 1]
     assert [s["retry_index"] for s in attempts] == [0, 1]
     texts = {
-        s["retry_index"]: [a["element"]["text"] for a in s["actions"] if a["element_id"] == "AAAM"]
-        for s in attempts
+        s["retry_index"]: [a["element"]["text"] for a in s["actions"] if a["element_id"] == "AAAM"] for s in attempts
     }
     # the same id names a different element after the retry's new scrape
     assert texts[0] and texts[1] and texts[0] != texts[1]
@@ -167,3 +172,48 @@ def test_step_focus_limits_everything_to_one_step():
     assert focused["verdict"] == full["verdict"]
     step = full["steps"][[s["step_id"] for s in full["steps"]].index(target)]
     assert triage_json(run, step=f"{step['order']}.{step['retry_index']}")["focus"] == {"step_id": target}
+
+
+WITH_PAGE_TEXT = [p for p in RUNS if _expected(p).get("page_text")]
+
+
+@pytest.mark.parametrize("run", WITH_PAGE_TEXT, ids=[p.name for p in WITH_PAGE_TEXT])
+def test_the_chain_cites_the_pages_own_words(run: Path):
+    expected = _expected(run)
+    doc = triage_json(run)
+    texts = [link for link in doc["verdict"]["chain"] if link["kind"] == "page_text"]
+    assert any(expected["page_text"] in link["detail"] for link in texts), doc["verdict"]["chain"]
+
+
+def test_the_chain_starts_at_the_root_cause_not_the_symptom():
+    run = FIXTURES / "runs" / "results_502_disabled"
+    expected = _expected(run)
+    doc = triage_json(run)
+    chain = doc["verdict"]["chain"]
+    root = expected["chain_root"]
+    assert chain[0]["kind"] == root["kind"] == "request" and "502" in chain[0]["detail"]
+    failure = next(f for f in doc["network_failures"] if chain[0]["ref"] == f"har:{f['har_index']}")
+    assert failure["step_id"] == root["step_id"]
+    # ... and ends at the symptom: the failing click on the disabled button
+    assert chain[-1]["kind"] == "result" and "InteractWithDisabledElement" in chain[-1]["detail"]
+    assert any(link["kind"] == "element" and "disabled" in link["detail"] for link in chain)
+
+
+def test_typeahead_aborts_are_noise_with_a_reason_and_not_blamed():
+    doc = triage_json(FIXTURES / "runs" / "search_late_500")
+    expected = _expected(FIXTURES / "runs" / "search_late_500")
+    noise = {f["url"]: f for f in doc["network_failures"] if f["noise"]}
+    for want in expected["noise_requests"]:
+        assert "same endpoint" in noise[want["url"]]["noise_reason"]
+    cited = {e["ref"] for e in doc["verdict"]["evidence"]} | {c["ref"] for c in doc["verdict"]["chain"]}
+    assert not any(f"har:{f['har_index']}" in cited for f in noise.values())
+
+
+def test_a_silent_fallback_click_is_listed_even_though_it_reported_success():
+    doc = triage_json(FIXTURES / "runs" / "overlay_fallback")
+    assert doc["failing_action"] is None  # every action reported success ...
+    silent = doc["silent_failures"]
+    assert len(silent) == 3 and all(
+        s["kind"] == "fallback" and "intercepts pointer events" in s["detail"] for s in silent
+    )
+    assert doc["verdict"]["cause"] == "click_intercepted"

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from debugkit.model import Action, ConsoleLine, Element, HtmlNode, NetworkEntry, RunData, StepData
 from debugkit.parsers.elements import element_from_dict
-from debugkit.parsers.html import snippet
+from debugkit.parsers.html import HtmlSnapshot, snippet
 
 # Requests fired by the last action can land after the step row's last update.
 DEFAULT_GRACE = timedelta(seconds=2)
@@ -33,6 +33,15 @@ class ElementJoin:
 
 @dataclass
 class ActionView:
+    """One action joined with everything around it: its element, its requests, the page before and after.
+
+    ``network`` holds the requests that started in the action's window ``[started_at, next action's
+    started_at)``, plus those that started after its step ended and before the next action ran
+    (what a navigation it caused went on to load: ``late_network`` counts them).
+    ``page_before`` / ``page_after`` are the snapshots around it: the step's ``html_scrape`` or the
+    previous action's ``html_action`` before; its own ``html_action`` (else the next step's scrape) after.
+    """
+
     step: StepData
     action: Action
     element: ElementJoin | None  # None: the action targets no element
@@ -40,6 +49,10 @@ class ActionView:
     network: list[NetworkEntry] = field(default_factory=list)
     console: list[ConsoleLine] = field(default_factory=list)
     post_html_index: int | None = None  # which html_action was taken after this action
+    late_network: int = 0  # requests after the action's window that it is the last cause of
+    page_before: HtmlSnapshot | None = field(default=None, repr=False)
+    page_after: HtmlSnapshot | None = field(default=None, repr=False)
+    page_after_source: str | None = None  # "html_action" | "next_scrape"
 
     @property
     def ref(self) -> str:
@@ -110,7 +123,54 @@ def correlate(run: RunData, grace: timedelta = DEFAULT_GRACE) -> Correlation:
             for entry in action_view.network:
                 owner.setdefault(entry.index, action_view)
             action_view.console = _in_window(console_timed, console_times, action_view.window)
+    _attribute_between_actions(steps, timed, owner)
+    _pages_around_actions(steps)
     return Correlation(run=run, steps=steps, owner=owner, step_of_entry=step_of_entry)
+
+
+def _attribute_between_actions(steps: list[StepView], timed: list[NetworkEntry], owner: dict[int, ActionView]) -> None:
+    """Requests that start after an action's window and before the next action ran belong to that action.
+
+    Between two actions Skyvern only scrapes and asks the model, which load nothing: what the page
+    fetches then (the document a click navigated to, its XHRs) follows from the last action. The
+    run's first navigation, before any action, belongs to none.
+    """
+    ran = sorted(
+        (v for s in steps for v in s.actions if v.action.started_at is not None and v.action.executed is not False),
+        key=lambda v: v.action.started_at,
+    )
+    if not ran:
+        return
+    starts = [v.action.started_at for v in ran]
+    for entry in timed:
+        if entry.index in owner:
+            continue
+        position = bisect_left(starts, entry.started_at + timedelta(microseconds=1)) - 1
+        if position < 0:
+            continue
+        view = ran[position]
+        owner[entry.index] = view
+        view.network.append(entry)
+        view.late_network += 1
+
+
+def _pages_around_actions(steps: list[StepView]) -> None:
+    for position, view in enumerate(steps):
+        step = view.step
+        before = step.html_scrape
+        executed = [v for v in view.actions if v.action.executed is not False]
+        for action_view in executed:
+            action_view.page_before = before
+            if action_view.post_html_index is not None:
+                action_view.page_after = step.html_actions[action_view.post_html_index]
+                action_view.page_after_source = "html_action" if action_view.page_after is not None else None
+            if action_view.page_after is not None:
+                before = action_view.page_after
+        if executed and executed[-1].page_after is None:
+            following = steps[position + 1].step if position + 1 < len(steps) else None
+            if following is not None and following.task_id == step.task_id and following.html_scrape is not None:
+                executed[-1].page_after = following.html_scrape
+                executed[-1].page_after_source = "next_scrape"
 
 
 def _step_view(run: RunData, position: int, grace: timedelta) -> StepView:

@@ -7,15 +7,25 @@ from typing import Any
 
 from debugkit.analysis.correlate import Correlation, StepView, correlate
 from debugkit.analysis.diagnose import Diagnosis, diagnose
+from debugkit.analysis.facts import Facts
 from debugkit.model import RunData
 from debugkit.steps import pick_step
 
 
 @dataclass
 class Triage:
+    """Everything the reporters show of one run: the parsed run, the join, the verdict, the facts.
+
+    ``diagnosis.verdict`` is the answer (cause, chain, evidence); ``diagnosis.failing`` the
+    action that failed (or why none did) and ``diagnosis.decisive`` the action the verdict is
+    about; ``facts`` what the rules found along the way (failed requests the flow needed, the
+    page's words after each action, actions that reported success without doing their job).
+    """
+
     run: RunData
     corr: Correlation
     diagnosis: Diagnosis
+    facts: Facts
     focus: StepView | None = None  # set by --step
     # (step_id, action index) -> debugkit.locate.Location, filled by locate_triage (it needs a browser)
     locations: dict[tuple[str, int], Any] = field(default_factory=dict)
@@ -37,7 +47,8 @@ class Triage:
 
 def analyse(run: RunData, step: str | None = None) -> Triage:
     corr = correlate(run)
-    triage = Triage(run=run, corr=corr, diagnosis=diagnose(corr))
+    diagnosis = diagnose(corr)
+    triage = Triage(run=run, corr=corr, diagnosis=diagnosis, facts=diagnosis.facts)
     if step is not None:
         triage.focus = select_step(corr, step)
     return triage

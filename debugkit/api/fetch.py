@@ -36,6 +36,7 @@ DEFAULT_TYPES = frozenset(
         "screenshot_action",
         "screenshot_final",
         "llm_response_parsed",
+        "llm_response",
         "llm_prompt",
         "visible_elements_tree",
         "visible_elements_id_css_map",

@@ -13,6 +13,8 @@ Other prompt shapes (the completion check, the failure summary) are recognised a
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 from debugkit.model import Action, ActionResult
@@ -89,6 +91,30 @@ def actions_from_llm_response(doc: Any, step_id: str) -> list[Action]:
     return actions
 
 
+_FENCE = re.compile(r"^\s*```(?:json)?\s*|\s*```\s*$", re.IGNORECASE)
+
+
+def unusable_llm_answer(data: bytes) -> str | None:
+    """The start of the model's answer when it is not the JSON the prompt asked for; else None.
+
+    ``data`` is an ``llm_response`` artifact (the provider's chat-completion body). Skyvern repairs
+    cut-off JSON as best it can, so the parsed actions of such an answer are a guess.
+    """
+    try:
+        body = json.loads(data)
+        content = body["choices"][0]["message"]["content"]
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None  # not a chat completion we can read: nothing to judge
+    if not isinstance(content, str):
+        return None
+    text = _FENCE.sub("", content).strip()
+    try:
+        json.loads(text)
+    except ValueError:
+        return " ".join(content.split())[:120] or "(empty answer)"
+    return None
+
+
 def parse_result(raw: Any) -> ActionResult | None:
     if not isinstance(raw, dict) or not isinstance(raw.get("success"), bool):
         return None
@@ -98,6 +124,8 @@ def parse_result(raw: Any) -> ActionResult | None:
         exception_type=_str(raw.get("exception_type")),
         exception_message=_str(raw.get("exception_message")),
         stop_execution_on_failure=stop if isinstance(stop, bool) else None,
+        interacted_with_parent=raw.get("interacted_with_parent") is True,
+        interacted_with_sibling=raw.get("interacted_with_sibling") is True,
     )
 
 

@@ -82,6 +82,7 @@ def parse_har(data: bytes, *, keep_raw: bool = False) -> HarParse:
                 return HarParse([], problems)
             problems.extend(rows.tally.lines())
             _mark_superseded_navigations(rows.documents)
+            _mark_superseded_requests(rows.entries)
     except Exception as exc:  # last resort: the contract is "never raises"
         return HarParse([], [*problems, f"HAR could not be read: {type(exc).__name__}: {exc}"])
     return HarParse(rows.entries, problems)
@@ -529,8 +530,43 @@ def _mark_superseded_navigations(documents: list[tuple[NetworkEntry, _FrameKey]]
         if key not in latest or position > latest[key]:
             latest[key] = position
     for entry, key in documents:
-        if entry.error and _ABORTED in entry.error:
-            entry.noise = latest[key] > _position(entry)
+        if entry.error and _ABORTED in entry.error and latest[key] > _position(entry):
+            entry.noise = True
+            entry.noise_reason = "aborted: a later navigation replaced this page"
+
+
+def _mark_superseded_requests(entries: list[NetworkEntry]) -> None:
+    """``net::ERR_ABORTED`` on a request the page itself replaced: noise, with the reason.
+
+    A typeahead aborts its request when the next keystroke sends another to the same endpoint;
+    a page that navigates aborts what it still had in flight. Either way the site did not fail.
+    An aborted request with nothing after it stays a failure.
+    """
+    aborted = [e for e in entries if not e.noise and not e.is_document and e.error and _ABORTED in e.error]
+    if not aborted:
+        return
+    last_by_endpoint: dict[tuple[str, str], tuple[float, int]] = {}
+    last_document: tuple[float, int] | None = None
+    for entry in entries:
+        position = _position(entry)
+        key = (entry.method, _endpoint(entry.url))
+        if key not in last_by_endpoint or position > last_by_endpoint[key]:
+            last_by_endpoint[key] = position
+        if entry.is_document and (last_document is None or position > last_document):
+            last_document = position
+    for entry in aborted:
+        position = _position(entry)
+        if last_by_endpoint[(entry.method, _endpoint(entry.url))] > position:
+            entry.noise = True
+            entry.noise_reason = "aborted: superseded by a later request to the same endpoint"
+        elif last_document is not None and last_document > position:
+            entry.noise = True
+            entry.noise_reason = "aborted: the page navigated away"
+
+
+def _endpoint(url: str) -> str:
+    """The URL without its query or fragment."""
+    return url.split("#", 1)[0].split("?", 1)[0]
 
 
 def _frame_key(raw: dict[str, Any]) -> _FrameKey:

@@ -11,6 +11,8 @@ from functools import cached_property
 
 from bs4 import BeautifulSoup, Tag
 
+from debugkit.parsers.pagetext import PageText, page_text
+
 SNIPPET_LIMIT = 600
 _ATTR_VALUE_LIMIT = 80
 _SPACE = re.compile(r"\s+")
@@ -23,6 +25,11 @@ class HtmlSnapshot:
 
     def __init__(self, text: str) -> None:
         self.text = text
+
+    @cached_property
+    def visible(self) -> PageText:
+        """The page's visible text, line by line (no DOM built)."""
+        return page_text(self.text)
 
     @cached_property
     def soup(self) -> BeautifulSoup:

@@ -49,6 +49,7 @@ from markupsafe import Markup
 
 from debugkit import __version__
 from debugkit.analysis.categories import CATEGORIES
+from debugkit.analysis.causes import meaning_of
 from debugkit.analysis.correlate import ActionView, StepView
 from debugkit.analysis.diagnose import describe_element
 from debugkit.analysis.triage import Triage
@@ -389,6 +390,15 @@ class _Builder:
                     "missing": False,
                 }
             )
+        chain = [
+            {
+                "kind": item.kind,
+                "ref": self._text(item.ref, 200),
+                "detail": self._text(item.detail),
+                "href": ref_anchor(item.ref),
+            }
+            for item in verdict.chain
+        ]
         failing = None
         if self.decisive is not None:
             view = self.decisive
@@ -432,18 +442,28 @@ class _Builder:
                         "category": self._text(row.get("category"), 100),
                         "confidence": _number(row.get("confidence_float")),
                         "reasoning": self._text(row.get("reasoning")),
+                        "codes": self._text(
+                            ", ".join(str(row[k]) for k in ("reason_code", "evidence_source") if row.get(k)), 200
+                        ),
                     }
                     for row in run.skyvern_categories
                 ],
+                "error_codes": self._text(
+                    ", ".join(str(e.get("error_code")) for e in run.errors if e.get("error_code")), 300
+                ),
             },
             "verdict": {
+                "cause": verdict.cause,
+                "cause_meaning": meaning_of(verdict.cause),
+                "chain": chain,
+                "missing": verdict.missing_evidence,
                 "category": verdict.category,
                 "meaning": CATEGORIES.get(verdict.category or "", ""),
                 "confidence": f"{verdict.confidence:.2f}",
                 "confidence_pct": round(verdict.confidence * 100),
                 "summary": self._text(verdict.summary),
                 "rule": verdict.rule,
-                "completed": verdict.category is None,
+                "completed": verdict.cause in ("none", "canceled_by_user"),
             },
             "evidence": evidence,
             "failing": failing,

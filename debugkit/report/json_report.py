@@ -41,6 +41,7 @@ def triage_document(t: Triage) -> dict[str, Any]:
             "skyvern_failure_categories": [
                 _skyvern_category(c) for c in run.skyvern_categories
             ],
+            "skyvern_errors": [_skyvern_error(e) for e in run.errors],
             "created_at": iso(run.created_at),
             "started_at": iso(run.started_at),
             "finished_at": iso(run.finished_at),
@@ -48,12 +49,20 @@ def triage_document(t: Triage) -> dict[str, Any]:
             "results_known": run.steps_from_api,
         },
         "verdict": {
+            "cause": verdict.cause,
             "category": verdict.category,
             "confidence": round(verdict.confidence, 2),
             "summary": verdict.summary,
             "rule": verdict.rule,
+            "chain": [{"kind": e.kind, "ref": e.ref, "detail": e.detail} for e in verdict.chain],
             "evidence": [{"kind": e.kind, "ref": e.ref, "detail": e.detail} for e in verdict.evidence],
+            "missing_evidence": verdict.missing_evidence,
         },
+        "decisive_action": _decisive(t),
+        "silent_failures": [
+            {"step_id": h.view.step.step_id, "action_index": h.view.action.index, "kind": h.kind, "detail": h.detail}
+            for h in silent_failures(t)
+        ],
         "failing_action": _failing(failing.view) if failing.view else None,
         "failing_action_reason": failing.reason,
         "steps": [_step(s, t) for s in t.steps],
@@ -68,11 +77,36 @@ def triage_document(t: Triage) -> dict[str, Any]:
 
 
 def _skyvern_category(row: dict[str, Any]) -> dict[str, Any]:
+    """What Skyvern said, as it said it: any category string, never checked against a list."""
     return {
         "category": row.get("category"),
         "confidence": row.get("confidence_float"),
         "reasoning": row.get("reasoning"),
+        "reason_code": row.get("reason_code"),
+        "evidence_source": row.get("evidence_source"),
     }
+
+
+def _skyvern_error(row: dict[str, Any]) -> dict[str, Any]:
+    """An entry of the run's ``errors``: Skyvern's own codes and workflow authors' codes alike."""
+    return {"error_code": row.get("error_code"), "error_type": row.get("error_type"), "reasoning": row.get("reasoning")}
+
+
+def _decisive(t: Triage) -> dict[str, Any] | None:
+    view = t.diagnosis.decisive or t.diagnosis.failing.view
+    if view is None:
+        return None
+    return {
+        "step_id": view.step.step_id,
+        "action_index": view.action.index,
+        "action_type": view.action.action_type,
+        "element_id": view.action.element_id,
+    }
+
+
+def silent_failures(t: Triage):
+    """Actions that reported success but did not do their job (a fallback after a failure; no change)."""
+    return [h for h in t.facts.hidden if t.focus is None or h.view.step is t.focus.step]
 
 
 def _failing(view: ActionView) -> dict[str, Any]:
@@ -200,6 +234,7 @@ def _entry(entry: NetworkEntry) -> dict[str, Any]:
         "error": entry.error,
         "pending": entry.pending,
         "noise": entry.noise,
+        "noise_reason": entry.noise_reason,
         "started_at": iso(entry.started_at),
         "time_ms": entry.time_ms,
     }
@@ -214,6 +249,7 @@ def _network_failure(t: Triage, entry: NetworkEntry) -> dict[str, Any]:
         "status": entry.status,
         "error": entry.error,
         "noise": entry.noise,
+        "noise_reason": entry.noise_reason,
         "started_at": iso(entry.started_at),
         "step_id": _step_id_of(t, entry),
         "action_index": owner.action.index if owner else None,

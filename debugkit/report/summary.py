@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from debugkit import __version__
+from debugkit.analysis.causes import meaning_of
 from debugkit.analysis.diagnose import describe_action
 from debugkit.analysis.triage import Triage
 
@@ -15,10 +16,14 @@ def summary_markdown(t: Triage) -> str:
     lines = [
         f"# Skyvern run {_code(run.run_id or 'unknown')}: {run.status or 'status unknown'}",
         "",
-        f"- **Verdict:** `{verdict.category or 'none (completed)'}` (confidence {verdict.confidence:.2f}, "
-        f"rule `{verdict.rule}`)",
+        f"- **Cause:** `{verdict.cause}`: {meaning_of(verdict.cause)} (category `{verdict.category or 'none'}`, "
+        f"confidence {verdict.confidence:.2f}, rule `{verdict.rule}`)",
         f"- **Why:** {_plain(verdict.summary)}",
     ]
+    if verdict.chain:
+        lines += ["", "## From cause to symptom", ""]
+        lines += [f"{n}. {_plain(link.detail)} (`{link.ref}`)" for n, link in enumerate(verdict.chain, 1)]
+        lines.append("")
     if run.failure_reason:
         lines.append(f"- **Skyvern's failure reason:** {_plain(run.failure_reason)}")
     if failing.view is not None:

@@ -1,0 +1,111 @@
+"""Network truth: which failed requests matter to the flow, and what kind of failure each is.
+
+A ``>= 400`` filter blames the wrong things: a favicon 404, an analytics beacon, a typeahead request
+the next keystroke replaced. Here a failed request is sorted into one kind, and a request the flow
+needed (a page, or an XHR/fetch that is not telemetry) is told apart from the rest. Pure functions.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from debugkit.model import NetworkEntry
+
+SERVER_ERROR = "server_error"  # 5xx
+AUTH = "auth"  # 401 / 403 (and 407 from a proxy is "proxy")
+REJECTED = "rejected"  # another 4xx on a submit / XHR / page
+RATE_LIMITED = "rate_limited"  # 429
+NOT_FOUND = "not_found"  # 404 / 410 on a page
+CONNECTION = "connection"  # net::ERR_* without an answer
+TIMEOUT = "timeout"  # net::ERR_TIMED_OUT
+PROXY = "proxy"
+PENDING = "pending"  # never answered
+BENIGN = "benign"  # a failure that says nothing about the flow
+NOISE = "noise"
+
+_STATIC = re.compile(
+    r"\.(?:png|jpe?g|gif|svg|ico|webp|avif|bmp|css|js|mjs|map|woff2?|ttf|otf|eot|mp4|webm|mp3|wav)$", re.IGNORECASE
+)
+_TELEMETRY = re.compile(
+    r"(?:^|[/.])(?:collect|analytics|telemetry|track(?:ing)?|beacon|pixel|metrics|rum|log(?:s|ging)?|events?|"
+    r"sentry|segment|hotjar|gtag|gtm|doubleclick|google-analytics|googletagmanager|mixpanel|amplitude|"
+    r"datadog|newrelic|favicon\.ico)(?:$|[/.?])",
+    re.IGNORECASE,
+)
+_ASSET_TYPES = frozenset({"image", "stylesheet", "font", "media", "script", "manifest", "texttrack", "other", "ping"})
+_PROXY_ERRORS = ("ERR_PROXY", "ERR_TUNNEL_CONNECTION_FAILED", "ERR_SOCKS")
+_TIMEOUT_ERRORS = ("ERR_TIMED_OUT", "ERR_CONNECTION_TIMED_OUT", "Timeout")
+
+
+def kind_of(entry: NetworkEntry) -> str | None:
+    """The kind of failure of one request (None: it did not fail)."""
+    if not entry.failed:
+        return None
+    if entry.noise:
+        return NOISE
+    error = entry.error or ""
+    if entry.status is None:
+        if entry.pending:
+            return PENDING
+        if any(code in error for code in _PROXY_ERRORS):
+            return PROXY
+        if any(code in error for code in _TIMEOUT_ERRORS):
+            return TIMEOUT
+        return CONNECTION
+    status = entry.status
+    if status >= 500:
+        return SERVER_ERROR
+    if status == 407:
+        return PROXY
+    if status in (401, 403):
+        return AUTH
+    if status == 429:
+        return RATE_LIMITED
+    if not needed_by_flow(entry):
+        return BENIGN
+    if status in (404, 410) and entry.is_document:
+        return NOT_FOUND
+    if entry.method.upper() == "GET" and not entry.is_document:
+        return BENIGN  # a GET of data that is not there: the page usually carries on
+    return REJECTED
+
+
+def needed_by_flow(entry: NetworkEntry) -> bool:
+    """A page, or an XHR/fetch that is not telemetry; assets and beacons are not."""
+    if entry.is_document:
+        return True
+    resource = (entry.resource_type or "").lower()
+    if resource in _ASSET_TYPES:
+        return False
+    parts = urlsplit(entry.url)
+    if _TELEMETRY.search(parts.path) or _TELEMETRY.search(parts.netloc):
+        return False
+    return not (not resource and _STATIC.search(parts.path))
+
+
+def endpoint(entry: NetworkEntry) -> tuple[str, str, str]:
+    """Method, host and path: requests to one endpoint, whatever their query."""
+    parts = urlsplit(entry.url)
+    return entry.method.upper(), parts.netloc, parts.path
+
+
+def recovered(entry: NetworkEntry, network: list[NetworkEntry]) -> bool:
+    """A later request to the same endpoint succeeded: this failure did not stop the flow."""
+    key = endpoint(entry)
+    start = entry.started_at
+    for other in network:
+        if other is entry or other.failed or other.status is None:
+            continue
+        if start is not None and other.started_at is not None and other.started_at <= start:
+            continue
+        if start is None and other.index <= entry.index:
+            continue
+        if endpoint(other) == key:
+            return True
+    return False
+
+
+def path_of(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.path or "/"
