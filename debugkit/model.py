@@ -198,6 +198,7 @@ class Screenshot:
     size_bytes: int = 0
     error: str | None = None  # set when the image is corrupt
     data: bytes | None = field(default=None, repr=False)
+    llm_call: int | None = None  # screenshot_llm: which LLM call of the step it was taken for (0, 1, ...)
 
 
 @dataclass
@@ -220,6 +221,7 @@ class StepData:
     html_scrape: HtmlSnapshot | None = None
     html_actions: list[HtmlSnapshot | None] = field(default_factory=list)  # in post-action order
     llm_calls: int = 0  # parsed LLM responses read for this step
+    actions_call: int | None = None  # the LLM call whose actions the step ran (its screenshot_llm set)
     screenshots_llm: list[Screenshot] = field(default_factory=list)
     screenshots_action: list[Screenshot] = field(default_factory=list)
     screenshot_final: Screenshot | None = None
