@@ -197,7 +197,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             "(set DEBUGKIT_DEBUG=1 for the traceback, and please report it)\n"
         )
         return EXIT_INTERNAL
+    finally:
+        _close_browser()
     return EXIT_USAGE  # pragma: no cover - argparse requires a command
+
+
+def _close_browser() -> None:
+    """No Chromium process or profile folder outlives the command (only when one was started)."""
+    render = sys.modules.get("debugkit.locate.render")
+    if render is not None:
+        render.shutdown()
 
 
 def _load(args: argparse.Namespace, *, redact: bool):

@@ -40,6 +40,10 @@ EXPECTED_STEP_TYPES = ("visible_elements_tree", "html_scrape", "screenshot_llm",
 # What a step that failed to load its page lacks, named so the reader knows why it is not there.
 NO_PAGE_TYPES = ("html_scrape", "screenshot_llm")
 FINAL_STATUSES = frozenset({"timed_out", "failed", "terminated", "completed", "canceled"})
+# The artifacts one LLM call leaves (its screenshot_llm set is stored just before them).
+LLM_CALL_TYPES = frozenset(
+    {"llm_prompt", "llm_request", "llm_response", "llm_response_parsed", "llm_response_rendered", "hashed_href_map"}
+)
 
 
 class _Reader:
@@ -246,7 +250,8 @@ def _load_step_artifacts(step: StepData, refs: list[ArtifactRef], reader: _Reade
     for ref in by_type["html_action"]:
         data = reader.read(ref)
         step.html_actions.append(HtmlSnapshot(decode_text(data)) if data is not None else None)
-    step.screenshots_llm = list(_screenshots(by_type["screenshot_llm"], reader))
+    calls = _llm_calls(refs)
+    step.screenshots_llm = list(_screenshots(by_type["screenshot_llm"], reader, calls))
     step.screenshots_action = list(_screenshots(by_type["screenshot_action"], reader))
     finals = list(_screenshots(by_type["screenshot_final"], reader))
     step.screenshot_final = finals[-1] if finals else None
@@ -268,10 +273,56 @@ def _load_step_artifacts(step: StepData, refs: list[ArtifactRef], reader: _Reade
         step.llm_calls += 1
         if response_shape(doc) == "extract_actions":
             chosen = actions_from_llm_response(doc, step.step_id)  # the last extract-actions call ran
+            step.actions_call = calls.get(id(ref))
     step.actions = chosen
 
 
-def _screenshots(refs: Iterable[ArtifactRef], reader: _Reader):
+def _llm_calls(refs: list[ArtifactRef]) -> dict[int, int]:
+    """Which LLM call of the step each ``screenshot_llm`` and ``llm_*`` artifact belongs to (keyed by ``id(ref)``).
+
+    Skyvern stores a call's screenshots right before its prompt, request and responses, so in the order
+    the artifacts were made (row time, then the artifact id's counter; bundled members by id, with the
+    bundle key's ``_<i>`` naming the call of ``llm_*`` members) a run of screenshots belongs to the LLM
+    rows that follow it. Screenshots with no LLM row after them belong to one more call. Nothing is
+    assigned when the step has no LLM rows at all.
+    """
+    wanted = [r for r in refs if r.artifact_type == "screenshot_llm" or r.artifact_type in LLM_CALL_TYPES]
+    if not any(r.artifact_type in LLM_CALL_TYPES for r in wanted):
+        return {}
+    bundled = any(r.index is not None for r in wanted)
+
+    def made(ref: ArtifactRef) -> tuple[float, int, str]:
+        number = ref.sort_key()[2]
+        when = 0.0 if bundled or ref.created_at is None else ref.created_at.timestamp()
+        return (when, number, ref.name)
+
+    out: dict[int, int] = {}
+    pending: list[ArtifactRef] = []
+    call = -1
+    seen_llm = False  # an LLM row of the current call was seen
+    for ref in sorted(wanted, key=made):
+        if ref.artifact_type == "screenshot_llm":
+            pending.append(ref)
+            continue
+        if bundled and ref.index is not None:
+            starts = ref.index != call
+            call = ref.index
+        else:
+            starts = bool(pending) or not seen_llm or ref.artifact_type == "llm_prompt"
+            if starts:
+                call += 1
+        if starts or pending:
+            for shot in pending:
+                out[id(shot)] = call
+            pending = []
+        seen_llm = True
+        out[id(ref)] = call
+    for shot in pending:
+        out[id(shot)] = call + 1
+    return out
+
+
+def _screenshots(refs: Iterable[ArtifactRef], reader: _Reader, calls: dict[int, int] | None = None):
     for ref in refs:
         data = reader.read(ref)
         if data is None:
@@ -279,6 +330,8 @@ def _screenshots(refs: Iterable[ArtifactRef], reader: _Reader):
         shot = read_screenshot(
             data, artifact_type=ref.artifact_type, name=ref.name, artifact_id=ref.artifact_id, index=ref.index
         )
+        if calls is not None:
+            shot.llm_call = calls.get(id(ref))
         if shot.error:
             reader.damaged(ref, f"{ref.name}: {shot.error}")
         yield shot

@@ -201,6 +201,7 @@ class Screenshot:
     size_bytes: int = 0
     error: str | None = None  # set when the image is corrupt
     data: bytes | None = field(default=None, repr=False)
+    llm_call: int | None = None  # screenshot_llm: which LLM call of the step it was taken for (0, 1, ...)
 
 
 @dataclass
@@ -226,6 +227,7 @@ class StepData:
     llm_prompts: int = 0  # llm_prompt artifacts listed (one per LLM call asked)
     llm_responses: int = 0  # llm_response artifacts listed (one per call answered)
     llm_unusable: list[str] = field(default_factory=list)  # answers that were not valid JSON (their start)
+    actions_call: int | None = None  # the LLM call whose actions the step ran (its screenshot_llm set)
     screenshots_llm: list[Screenshot] = field(default_factory=list)
     screenshots_action: list[Screenshot] = field(default_factory=list)
     screenshot_final: Screenshot | None = None

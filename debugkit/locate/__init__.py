@@ -2,7 +2,8 @@
 
 Skyvern stores no element coordinates and, since v1.0.42, draws no boxes on ``screenshot_llm``. This
 package places elements on the step's tiles, best source first (exact artifact coordinates, then a
-re-render of ``html_scrape`` in headless Chromium, then Skyvern's own legacy overlay) and draws them::
+re-render of ``html_scrape`` in headless Chromium, then the screenshot itself (iframes, shadow roots, pages whose
+stylesheets the scrape lacks), then Skyvern's own legacy overlay) and draws them::
 
     from debugkit.locate import locate_step, annotate, crop, describe
     locations = locate_step(step)                  # {element_id: Location}, the chosen elements
@@ -26,16 +27,34 @@ from debugkit.locate.core import (
     locate_actions,
     locate_step,
     page_url_of,
+    screenshot_set,
 )
 from debugkit.locate.draw import annotate, crop, describe, overlay_items, render_annotated
-from debugkit.locate.model import EXACT, LEGACY, METHODS, RENDERED, Location, RenderResult
-from debugkit.locate.render import Renderer, RenderUnavailable, measure_scrape
+from debugkit.locate.model import (
+    EXACT,
+    FRAME_EXACT,
+    FRAME_SCREEN,
+    FRAME_TREE,
+    LEGACY,
+    METHODS,
+    RENDERED,
+    SCREEN,
+    CoveredBy,
+    Location,
+    RenderResult,
+)
+from debugkit.locate.render import Renderer, RenderUnavailable, measure_scrape, shutdown
 
 __all__ = [
     "EXACT",
+    "FRAME_EXACT",
+    "FRAME_SCREEN",
+    "FRAME_TREE",
     "LEGACY",
     "METHODS",
     "RENDERED",
+    "SCREEN",
+    "CoveredBy",
     "Location",
     "RenderResult",
     "RenderUnavailable",
@@ -55,17 +74,19 @@ __all__ = [
     "overlay_items",
     "page_url_of",
     "render_annotated",
+    "screenshot_set",
+    "shutdown",
 ]
 
 
 def locate_triage(triage: Triage, *, render: bool = True, decisive_only: bool = False) -> None:
     """Place every action's element of the triaged steps on its screenshots (``triage.locations``).
 
-    ``decisive_only``: just the step of the failing (or decisive) action, for the terminal.
+    ``decisive_only``: just the steps the terminal shows: the decisive action's and the failing action's.
     """
-    decisive = triage.diagnosis.decisive or triage.diagnosis.failing.view
+    shown = {id(v.step) for v in (triage.diagnosis.decisive, triage.diagnosis.failing.view) if v is not None}
     for view in triage.steps:
-        if not view.actions or (decisive_only and (decisive is None or view.step is not decisive.step)):
+        if not view.actions or (decisive_only and id(view.step) not in shown):
             continue
         for index, location in locate_actions(view.step, render=render).items():
             triage.locations[(view.step.step_id, index)] = location

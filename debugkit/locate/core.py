@@ -22,8 +22,9 @@ from PIL import Image
 from debugkit.locate import align as align_mod
 from debugkit.locate import exact, legacy, overlap
 from debugkit.locate.model import EXACT, LEGACY, RENDERED, Location, RenderResult
+from debugkit.locate.onscreen import OnScreen
 from debugkit.locate.render import Renderer, RenderUnavailable, measure_scrape
-from debugkit.locate.tiles import TileSet, also_on, offsets_from_shifts, place, rule_offsets
+from debugkit.locate.tiles import MAX_TILES, TileSet, also_on, iou, offsets_from_shifts, place, rule_offsets
 from debugkit.model import Action, Element, RunData, Screenshot, StepData
 from debugkit.steps import pick_step
 
@@ -46,6 +47,16 @@ def interactable_ids(step: StepData) -> list[str]:
     return [i for i, e in (step.elements or {}).items() if e.interactable]
 
 
+def screenshot_set(step: StepData) -> list[int] | None:
+    """Indices (into ``screenshots_llm``) of the screenshots the model chose the step's actions from: those of
+    the action-extraction LLM call. None when the step does not say (then the first set is used)."""
+    call = step.actions_call
+    if call is None:
+        return None
+    indices = [i for i, shot in enumerate(step.screenshots_llm) if shot.llm_call == call]
+    return indices or None
+
+
 def page_url_of(step: StepData) -> str | None:
     """The page's URL: the step's browser metadata, else an action's or element's ``page_url``."""
     if step.website_url:
@@ -66,8 +77,12 @@ class StepLocator:
         self.step = step
         self.render_enabled = render
         self.renderer = renderer
+        self.group = screenshot_set(step)  # the action-extraction call's screenshots (None: not known)
+        members = self.group if self.group is not None else range(len(step.screenshots_llm))
         self.shots: list[tuple[int, Screenshot]] = [
-            (i, s) for i, s in enumerate(step.screenshots_llm) if s.data and not s.error and s.width and s.height
+            (i, step.screenshots_llm[i])
+            for i in members
+            if (shot := step.screenshots_llm[i]).data and not shot.error and shot.width and shot.height
         ]
         self.viewport: tuple[int, int] | None = (
             (self.shots[0][1].width, self.shots[0][1].height) if self.shots else None  # type: ignore[assignment]
@@ -77,7 +92,11 @@ class StepLocator:
         self._rendered = False
         self._tiles: TileSet | None = None
         self._tiles_height: float | None = None
+        self._rgb: dict[int, Image.Image | None] = {}  # each screenshot decoded once, when first needed
         self._grey: dict[int, Image.Image | None] = {}
+        self._legacy_present: bool | None = None
+        self._placed: dict[str, tuple[tuple[float, float, float, float], float]] = {}  # doc box (moved), offset
+        self.onscreen = OnScreen(self)
         self._render_grey: Image.Image | None = None
         self._legacy: dict[int, list[tuple[int, int, int, int]]] = {}
         self._scrape_ids: set[str] | None = None
@@ -107,11 +126,16 @@ class StepLocator:
         return self._render
 
     def tiles(self) -> TileSet | None:
-        """The first screenshot set (the one taken with the scrape) and its offsets."""
+        """The screenshot set the model chose from (the action-extraction call's) and its scroll offsets.
+
+        When the step does not say which LLM call a screenshot belongs to, the first set is taken: the tiles
+        from the first one on that continue each other (their overlap shows the scroll).
+        """
         page_height = self._render.page_height if self._render is not None else None
         if self.viewport is None or (self._tiles is not None and self._tiles_height == page_height):
             return self._tiles
-        if self.shots[0][0] != 0:
+        first = self.group[0] if self.group else 0
+        if not self.shots or self.shots[0][0] != first:
             return None  # the set's first tile is unreadable: where the others start is unknown
         width, height = self.viewport
         run: list[tuple[int, Screenshot]] = []
@@ -119,23 +143,41 @@ class StepLocator:
             if (shot.width, shot.height) != (width, height) or (run and index != run[-1][0] + 1):
                 break
             run.append((index, shot))
+        run = run[:MAX_TILES]
         expected = len(rule_offsets(page_height, height)) if page_height else None
-        for index, shot in run[:10]:
-            if index not in self._signatures:
-                self._signatures[index] = overlap.signature(shot.data)
-        signatures = [self._signatures[index] for index, _ in run[:10]]
-        count, shifts = overlap.split_first_set(signatures, expected)
+        signatures = [self.signature(index) for index, _ in run]
+        if self.group is not None:  # the set is known: measure each scroll step, the rule where it cannot be
+            count = len(run)
+            shifts: list[float | None] = []
+            for previous, current in zip(signatures, signatures[1:], strict=False):
+                measured = overlap.measure_shift(previous, current) if previous and current else None
+                shifts.append(measured.value if measured is not None else None)
+        else:
+            count, shifts = overlap.split_first_set(signatures, expected)
         count = max(1, count)
-        offsets, measured = offsets_from_shifts(shifts[: count - 1], height, page_height)
+        offsets, measured_flags = offsets_from_shifts(shifts[: count - 1], height, page_height)
         self._tiles_height = page_height
         self._tiles = TileSet(
             indices=[index for index, _ in run[:count]],
             offsets=offsets,
             viewport=(width, height),
-            measured=measured,
+            measured=measured_flags,
             rule_count=expected,
         )
         return self._tiles
+
+    def rgb(self, index: int) -> Image.Image | None:
+        """Screenshot ``index`` decoded (once)."""
+        if index not in self._rgb:
+            shot = self.step.screenshots_llm[index]
+            self._rgb[index] = align_mod.open_image(shot.data, "RGB")
+        return self._rgb[index]
+
+    def signature(self, index: int) -> overlap.Signature | None:
+        if index not in self._signatures:
+            image = self.rgb(index)
+            self._signatures[index] = overlap.signature(image) if image is not None else None
+        return self._signatures[index]
 
     def in_scrape(self, element_id: str) -> bool:
         """Whether ``html_scrape`` has a ``unique_id`` attribute with this value (a fast text scan)."""
@@ -147,8 +189,8 @@ class StepLocator:
 
     def grey(self, index: int) -> Image.Image | None:
         if index not in self._grey:
-            shot = self.step.screenshots_llm[index]
-            self._grey[index] = align_mod.open_grey(shot.data)
+            image = self.rgb(index)
+            self._grey[index] = image.convert("L") if image is not None else None
         return self._grey[index]
 
     def render_grey(self) -> Image.Image | None:
@@ -158,14 +200,21 @@ class StepLocator:
 
     def legacy_boxes(self, index: int) -> list[tuple[int, int, int, int]]:
         if index not in self._legacy:
-            shot = self.step.screenshots_llm[index]
-            found = legacy.find_boxes(shot.data) if shot.data else legacy.Overlay([])
+            image = self.rgb(index)
+            found = legacy.find_boxes(image) if image is not None else legacy.Overlay([])
             self._legacy[index] = found.boxes if found.present else []
         return self._legacy[index]
 
     def legacy_present(self) -> bool:
-        tiles = self.tiles()
-        return bool(tiles) and any(self.legacy_boxes(i) for i in tiles.indices)
+        """Whether the screenshots carry Skyvern's own overlay (v1.0.41 and earlier).
+
+        Only the set's first tile is examined (a run's version does not change within a step, and every
+        tile of an overlaid set carries boxes); the others only when it does.
+        """
+        if self._legacy_present is None:
+            tiles = self.tiles()
+            self._legacy_present = bool(tiles) and bool(self.legacy_boxes(tiles.indices[0]))
+        return self._legacy_present
 
     def raw_element(self, element_id: str) -> dict[str, Any] | None:
         """The element's raw dict: an action's ``skyvern_element_data``, else a kept tree node."""
@@ -194,14 +243,12 @@ class StepLocator:
                 f"{element_id} is not in this step's scrape: the model named an element that was not on the page"
             )
         if element is not None and element.frame_chain:
-            return Location.unknown(self._iframe_reason(element))
+            return self.onscreen.in_frame(element)
         if step.html_scrape is None:
             return Location.unknown("no html_scrape for this step: nothing to re-render")
         if not in_scrape:
             if element is not None and element.xpath is None:
-                return Location.unknown(
-                    f"{element_id} is inside a shadow DOM (no xpath); html_scrape does not serialize shadow roots"
-                )
+                return self.onscreen.in_shadow(element)
             where = "the element tree" if element is not None else "the scrape's id map"
             return Location.unknown(f"{element_id} is in {where} but not in html_scrape")
         if not self.shots:
@@ -280,6 +327,12 @@ class StepLocator:
         if tiles is None:
             return self._no_tiles()
         placed = place(measured.box, tiles, fixed=measured.fixed)
+        if rendered.blocked_stylesheets and not self.onscreen.render_agrees(rendered, tiles):
+            # The page's own styles are missing and the re-render looks nothing like the screenshot: its
+            # boxes say little. Find the element on the screenshot first.
+            found = self.onscreen.in_main(element_id, rendered, tiles, placed.position if placed else 0)
+            if found is not None:
+                return found
         if placed is None:
             return Location.unknown(
                 f"{element_id} lies below the {len(tiles.indices)} screenshot(s) taken (Skyvern takes at most 10)"
@@ -312,8 +365,17 @@ class StepLocator:
             confidence = 0.85
             notes.append("its surroundings match the screenshot; its inside differs (typed text or a changed state)")
         else:
-            confidence *= 0.5
-            notes.append("the screenshot looks different there")
+            found = None
+            if not self.legacy_present():
+                found = self.onscreen.in_main(element_id, rendered, tiles, placed.position)
+            if found is not None and (found.tile != tile_index or iou(found.box, box) < 0.3):
+                return found  # the screenshot shows it elsewhere
+            confidence *= 0.5 if found is None else 0.8
+            notes.append(
+                "the screenshot looks different there"
+                if found is None
+                else "the screenshot looks different there, but shows its text or shape at this place"
+            )
         if not inside:
             confidence *= 0.8
             notes.append("partly outside the screenshot")
@@ -333,10 +395,14 @@ class StepLocator:
         if tree_text and tree_text not in measured.text:
             confidence *= 0.8
             notes.append("its text differs from the element tree")
+        if measured.covered_by is not None:
+            notes.append(f"at its centre it is covered by {measured.covered_by.describe()}")
         location = Location(
             RENDERED, tile_index, box, round(min(confidence, MAX_CONFIDENCE_RENDERED), 2), "; ".join(notes)
         )
+        location.covered_by = measured.covered_by
         location.others = also_on(doc_box, tiles, placed.position, fixed=measured.fixed)
+        self._placed[element_id] = (doc_box, 0.0 if measured.fixed else tiles.offsets[placed.position])
         return self._snap_to_legacy(location)
 
     def _check_pixels(
@@ -361,7 +427,7 @@ class StepLocator:
         return result
 
     def _snap_to_legacy(self, location: Location) -> Location:
-        if location.tile is None or location.box is None:
+        if location.tile is None or location.box is None or not self.legacy_present():
             return location
         drawn = self.legacy_boxes(location.tile)
         if not drawn:
@@ -404,7 +470,7 @@ class StepLocator:
             return Location.unknown(f"the click point {x:g},{y:g} lies outside the {width}x{height} screenshot")
         return Location(
             EXACT,
-            self.shots[0][0],
+            self.shots[0][0],  # computer-use engines take one screenshot per call
             (round(x), round(y), 0, 0),
             1.0,
             "computer-use click point (x/y), not an element box",

@@ -20,7 +20,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
-from debugkit.locate.model import EXACT, LEGACY, RENDERED, Location
+from debugkit.locate.model import EXACT, LEGACY, RENDERED, SCREEN, Location
 from debugkit.model import StepData
 
 CHOSEN = (230, 0, 126)  # magenta
@@ -140,7 +140,7 @@ class _Canvas:
         if chosen:  # a white halo keeps the box visible on any background
             halo = (rect[0] - 2, rect[1] - 2, rect[2] + 2, rect[3] + 2)
             self.draw.rectangle(halo, outline=WHITE, width=width + 4)
-        if location.method == RENDERED:
+        if location.method in (RENDERED, SCREEN):
             _dashed_rect(self.draw, rect, colour, width)
         else:
             self.draw.rectangle(rect, outline=colour, width=width)
@@ -279,6 +279,9 @@ def crop(
             (max(1, round(region.width * scale)), max(1, round(region.height * scale))), Image.LANCZOS
         )
     text = _text(element_id or "element", action)
+    if location.covered_by is not None:  # the evidence for a click that something else intercepted
+        over = location.covered_by
+        text += f" - covered by <{over.tag}>" + (f" {over.element_id}" if over.element_id else "")
     _Canvas(region).element(location, location.box, text, chosen=True, offset=(left, top), scale=scale)
     return _encode(region, fmt)
 
@@ -296,12 +299,18 @@ def describe(location: Location | None, step: StepData | None = None) -> str:
     size = f" of {shot.width}x{shot.height}" if shot is not None and shot.width else ""
     which = f"screenshot {location.tile + 1}" + (f" of {total}" if total else "")  # type: ignore[operator]
     where = f"at {x},{y}" if location.is_point else f"x {x}-{x + w}, y {y}-{y + h}"
-    how = {EXACT: "exact", RENDERED: "approximate, re-rendered", LEGACY: "Skyvern's own box"}.get(
-        location.method or "", location.method or ""
-    )
+    how = {
+        EXACT: "exact",
+        RENDERED: "approximate, re-rendered",
+        SCREEN: "approximate, found on the screenshot",
+        LEGACY: "Skyvern's own box",
+    }.get(location.method or "", location.method or "")
+    if location.frame_method:
+        how += ", in an iframe"
     conf = f", confidence {location.confidence:.2f}" if location.confidence is not None else ""
     area = f" ({_area(location, shot.width, shot.height)})" if shot is not None and shot.width and shot.height else ""
-    return f"{which}, {where}{size}{area} [{how}{conf}]"
+    covered = f"; covered by {location.covered_by.describe()}" if location.covered_by is not None else ""
+    return f"{which}, {where}{size}{area} [{how}{conf}]{covered}"
 
 
 def _area(location: Location, width: int, height: int) -> str:

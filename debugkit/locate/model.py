@@ -8,8 +8,14 @@ from typing import Any
 # How a location was found, best first.
 EXACT = "exact"  # coordinates carried by the artifacts (computer-use x/y, bounding-box keys)
 RENDERED = "rendered"  # html_scrape re-rendered in headless Chromium: approximate
+SCREEN = "screen"  # found on the screenshot itself (its text and shape from the tree or scrape): approximate
 LEGACY = "legacy"  # the screenshot already carries Skyvern's own boxes (v1.0.41 and earlier)
-METHODS = (EXACT, RENDERED, LEGACY)
+METHODS = (EXACT, RENDERED, SCREEN, LEGACY)
+
+# How an element inside an iframe was placed (``Location.frame_method``).
+FRAME_TREE = "tree"  # the frame's document rebuilt from the element tree and re-rendered in the iframe's box
+FRAME_SCREEN = "screen"  # found on the screenshot inside the iframe's box
+FRAME_EXACT = "exact"  # boxes carried by the artifacts
 
 Box = tuple[int, int, int, int]  # x, y, width, height in screenshot pixels
 DocBox = tuple[float, float, float, float]  # x, y, width, height in document (CSS) pixels
@@ -29,6 +35,8 @@ class Location:
     box: Box | None = None
     confidence: float | None = None
     reason: str | None = None
+    covered_by: CoveredBy | None = None  # what lay over it at its centre (evidence for click_intercepted)
+    frame_method: str | None = None  # inside an iframe: how the element was placed in it (FRAME_*)
     # Other tiles that show the element too (the 200 px overlap, fixed elements): for drawing only.
     others: list[tuple[int, Box]] = field(default_factory=list, repr=False, compare=False)
 
@@ -42,7 +50,7 @@ class Location:
 
     @property
     def approximate(self) -> bool:
-        return self.method == RENDERED
+        return self.method in (RENDERED, SCREEN)
 
     @property
     def is_point(self) -> bool:
@@ -56,7 +64,30 @@ class Location:
             "box": list(self.box) if self.box is not None else None,
             "confidence": round(self.confidence, 2) if self.confidence is not None else None,
             "reason": self.reason,
+            "covered_by": self.covered_by.to_dict() if self.covered_by is not None else None,
+            "frame_method": self.frame_method,
         }
+
+
+@dataclass
+class CoveredBy:
+    """What lay over an element at its centre in the re-render (a dialog, an overlay, a banner)."""
+
+    element_id: str | None  # the nearest element with an id (None: an element Skyvern gave no id, e.g. a backdrop)
+    tag: str
+    text: str = ""
+    fixed: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"element_id": self.element_id, "tag": self.tag, "text": self.text, "fixed": self.fixed}
+
+    def describe(self) -> str:
+        what = f"<{self.tag}>" + (f" {self.element_id}" if self.element_id else "")
+        if self.text:
+            what += f' "{self.text[:60]}"'
+        if self.fixed:
+            what += " (fixed: an overlay)"
+        return what
 
 
 @dataclass
@@ -66,6 +97,13 @@ class RenderedElement:
     box: DocBox  # document coordinates (the page at scroll 0)
     fixed: bool = False  # position: fixed (itself or an ancestor): stays put in the viewport
     text: str = ""
+    tag: str = ""
+    input_type: str = ""
+    placeholder: str = ""
+    label: str = ""  # the text of its first <label>
+    value: str = ""  # a select's chosen option
+    content: DocBox | None = None  # an iframe's content box (inside border and padding)
+    covered_by: CoveredBy | None = None
 
 
 @dataclass

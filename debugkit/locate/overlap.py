@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from PIL import Image
+
 from debugkit.locate.align import open_image
 from debugkit.locate.tiles import MIN_MOVE, OVERLAP
 
@@ -42,9 +44,9 @@ class Shift:
     votes: int = 0
 
 
-def signature(data: bytes | None) -> Signature | None:
-    """Row hashes of an image; None when it cannot be decoded."""
-    rgb = open_image(data, "RGB")  # a damaged image measures nothing
+def signature(data: bytes | Image.Image | None) -> Signature | None:
+    """Row hashes of an image (bytes, or an already decoded RGB image); None when it cannot be decoded."""
+    rgb = data if isinstance(data, Image.Image) else open_image(data, "RGB")  # a damaged image measures nothing
     if rgb is None:
         return None
     width, height = rgb.size

@@ -31,13 +31,17 @@ import hashlib
 import html as html_lib
 import os
 import re
+import shutil
+import signal
+import tempfile
 import threading
 import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from debugkit.locate.model import RenderedElement, RenderResult
+from debugkit.locate.model import CoveredBy, RenderedElement, RenderResult
+from debugkit.locate.tiles import MAX_TILES, MIN_MOVE, OVERLAP
 
 CHROMIUM_ENV = "DEBUGKIT_CHROMIUM"
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
@@ -56,7 +60,6 @@ CHROMIUM_ARGS = [
 ]
 DEFAULT_VIEWPORT = (1920, 1080)  # Skyvern's default; callers pass the screenshot's size when they have it
 TIMEOUT_MS = 15_000
-MAX_TILES = 10
 _CACHE_SIZE = 8
 _TEXT_LIMIT = 120
 
@@ -71,7 +74,7 @@ _LINK_HINT = re.compile(
 # Runs in the page through CDP (page scripts are off). Boxes are taken at scroll 0, so viewport
 # coordinates are document coordinates; fixed-position elements are flagged.
 _MEASURE_JS = """
-(textLimit) => {
+({textLimit, maxTiles, overlap, minMove}) => {
   const fixedCache = new Map();
   const isFixed = (el) => {
     const chain = [];
@@ -86,21 +89,82 @@ _MEASURE_JS = """
     for (const n of chain) fixedCache.set(n, found);
     return found;
   };
+  const fold = (text) => (text || "").replace(/\\s+/g, " ").trim().slice(0, textLimit);
   window.scrollTo(0, 0);
   const out = {};
+  const nodes = {};
   for (const el of document.querySelectorAll("[unique_id]")) {
     const id = el.getAttribute("unique_id");
     if (id in out) continue;
     const r = el.getBoundingClientRect();
-    const text = (el.innerText || el.value || el.getAttribute("aria-label") || "").replace(/\\s+/g, " ").trim();
-    out[id] = [r.left + window.scrollX, r.top + window.scrollY, r.width, r.height, isFixed(el),
-               text.slice(0, textLimit)];
+    const text = fold(el.innerText || el.value || el.getAttribute("aria-label") || "");
+    const tag = el.tagName.toLowerCase();
+    const info = {tag: tag, type: (el.getAttribute("type") || "").toLowerCase(),
+                  placeholder: fold(el.getAttribute("placeholder")), label: ""};
+    if (el.labels && el.labels.length) info.label = fold(el.labels[0].innerText);
+    const chosen = tag === "select" && el.selectedOptions ? el.selectedOptions[0] : null;
+    if (chosen) info.value = fold(chosen.text);
+    if (tag === "iframe") {
+      const style = getComputedStyle(el);
+      info.content = [r.left + el.clientLeft + parseFloat(style.paddingLeft),
+                      r.top + el.clientTop + parseFloat(style.paddingTop),
+                      el.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight),
+                      el.clientHeight - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom)];
+    }
+    out[id] = [r.left + window.scrollX, r.top + window.scrollY, r.width, r.height, isFixed(el), text, info];
+    nodes[id] = el;
   }
   const root = document.scrollingElement || document.documentElement;
   const body = document.body;
+  const height = Math.max(root.scrollHeight, body ? body.scrollHeight : 0);
+  // What lies on top of each element at its centre, on the screenshot that shows it (the documented
+  // scroll rule): an overlay, a banner, a dialog. Elements are grouped by scroll offset.
+  const vh = window.innerHeight;
+  const offsets = [0];
+  if (height > vh) {
+    while (offsets.length < maxTiles) {
+      const next = Math.min(offsets[offsets.length - 1] + vh - overlap, height - vh);
+      if (next - offsets[offsets.length - 1] <= minMove) break;
+      offsets.push(next);
+    }
+  }
+  const byOffset = new Map();
+  for (const [id, v] of Object.entries(out)) {
+    const [x, y, w, h, fixed] = v;
+    if (w <= 0 || h <= 0) continue;
+    let best = null;
+    for (const off of (fixed ? [0] : offsets)) {
+      const top = fixed ? y : y - off;
+      const share = Math.max(0, Math.min(top + h, vh) - Math.max(top, 0)) / h;
+      if (share > 0 && (best === null || share > best[0] + 1e-9)) best = [share, off];
+    }
+    if (best === null) continue;
+    if (!byOffset.has(best[1])) byOffset.set(best[1], []);
+    byOffset.get(best[1]).push(id);
+  }
+  const covered = {};
+  for (const [off, ids] of byOffset) {
+    window.scrollTo(0, off);
+    const sy = window.scrollY;
+    for (const id of ids) {
+      const el = nodes[id];
+      const r = el.getBoundingClientRect();
+      const cx = r.left + r.width / 2, cy = r.top + Math.min(r.height, vh - r.top) / 2;
+      if (cx < 0 || cy < 0 || cx >= window.innerWidth || cy >= vh) continue;
+      const hit = document.elementFromPoint(cx, cy);
+      if (!hit || hit === el || el.contains(hit) || hit.contains(el)) continue;
+      if (el.tagName === "LABEL" || (el.labels && Array.from(el.labels).some((l) => l.contains(hit)))) continue;
+      const owner = hit.closest("[unique_id]");
+      covered[id] = {element_id: owner && !owner.contains(el) ? owner.getAttribute("unique_id") : null,
+                     tag: hit.tagName.toLowerCase(), text: fold(hit.innerText || hit.getAttribute("aria-label") || ""),
+                     fixed: isFixed(hit), scroll: sy};
+    }
+  }
+  window.scrollTo(0, 0);
   return {
     elements: out,
-    height: Math.max(root.scrollHeight, body ? body.scrollHeight : 0),
+    covered: covered,
+    height: height,
     width: Math.max(root.scrollWidth, body ? body.scrollWidth : 0),
   };
 }
@@ -161,7 +225,8 @@ class Renderer:
         self.timeout_ms = timeout_ms
         self._playwright: Any = None
         self._manager: Any = None
-        self._browser: Any = None
+        self._profile: str | None = None
+        self.thread = threading.current_thread()  # Playwright's sync API is bound to one thread
         self._cache: OrderedDict[tuple[str, str, tuple[int, int], bool], RenderResult] = OrderedDict()
         self._failed: str | None = None
         self._context: Any = None
@@ -177,8 +242,9 @@ class Renderer:
         self.close()
 
     def _ensure(self) -> Any:
-        if self._browser is not None:
-            return self._browser
+        """The browser's one context (a persistent one, in a temporary profile folder of our own)."""
+        if self._context is not None:
+            return self._context
         if self._failed:
             raise RenderUnavailable(self._failed)
         reason = unavailable_reason(self.executable)
@@ -189,17 +255,34 @@ class Renderer:
         try:
             from playwright.sync_api import sync_playwright
 
+            self._profile = tempfile.mkdtemp(prefix="debugkit-chromium-")
             self._manager = sync_playwright()
             self._playwright = self._manager.start()
-            self._browser = self._playwright.chromium.launch(
-                executable_path=self.executable, args=CHROMIUM_ARGS, headless=True, timeout=self.timeout_ms * 2
+            self._context = self._playwright.chromium.launch_persistent_context(
+                self._profile,
+                executable_path=self.executable,
+                args=CHROMIUM_ARGS,
+                headless=True,
+                timeout=self.timeout_ms * 2,
+                viewport={"width": DEFAULT_VIEWPORT[0], "height": DEFAULT_VIEWPORT[1]},
+                device_scale_factor=1,
+                java_script_enabled=False,
+                service_workers="block",
+                accept_downloads=False,
             )
+            self._context.set_default_timeout(self.timeout_ms)
+
+            def block(route: Any) -> None:
+                self._blocked.append((route.request.resource_type, route.request.url))
+                route.abort("blockedbyclient")
+
+            self._context.route("**/*", block)
         except Exception as exc:  # any launch failure is a reason, not a crash
             self.close()
             self._failed = f"Chromium could not be started: {_one_line(exc)}"
             raise RenderUnavailable(self._failed) from None
         self.launch_seconds = time.perf_counter() - started
-        return self._browser
+        return self._context
 
     def measure(
         self,
@@ -228,7 +311,9 @@ class Renderer:
         self._blocked = blocked = []
         try:
             page.set_content(prepare_html(html, page_url), wait_until="load", timeout=self.timeout_ms)
-            measured = page.evaluate(_MEASURE_JS, _TEXT_LIMIT)
+            measured = page.evaluate(
+                _MEASURE_JS, {"textLimit": _TEXT_LIMIT, "maxTiles": MAX_TILES, "overlap": OVERLAP, "minMove": MIN_MOVE}
+            )
             page_height = float(measured.get("height") or height)
             image = None
             if screenshot:
@@ -244,10 +329,29 @@ class Renderer:
             self._drop_page()
             raise RenderUnavailable(f"re-rendering the scrape failed: {_one_line(exc)}") from None
         elements = {}
+        covered = measured.get("covered") or {}
         for element_id, values in (measured.get("elements") or {}).items():
-            x, y, w, h, fixed, text = values
+            x, y, w, h, fixed, text, info = values
+            over = covered.get(element_id)
+            content = info.get("content")
             elements[str(element_id)] = RenderedElement(
-                box=(float(x), float(y), float(w), float(h)), fixed=bool(fixed), text=str(text)
+                box=(float(x), float(y), float(w), float(h)),
+                fixed=bool(fixed),
+                text=str(text),
+                tag=str(info.get("tag") or ""),
+                input_type=str(info.get("type") or ""),
+                placeholder=str(info.get("placeholder") or ""),
+                label=str(info.get("label") or ""),
+                value=str(info.get("value") or ""),
+                content=tuple(float(v) for v in content) if content else None,
+                covered_by=CoveredBy(
+                    element_id=over.get("element_id"),
+                    tag=str(over.get("tag") or ""),
+                    text=str(over.get("text") or ""),
+                    fixed=bool(over.get("fixed")),
+                )
+                if over
+                else None,
             )
         result = RenderResult(
             viewport=(width, height),
@@ -264,57 +368,85 @@ class Renderer:
         return result
 
     def _page_for(self, width: int, height: int) -> Any:
-        """The reused page (one context, scripts off, every request aborted), at ``width`` x ``height``.
+        """The reused page (scripts off, every request aborted), at ``width`` x ``height``.
 
-        Creating a context costs a few hundred milliseconds; one is kept and each scrape replaces the
-        previous document with ``set_content``.
+        Opening a page costs a few hundred milliseconds; one is kept and each scrape replaces the previous
+        document with ``set_content``.
         """
-        browser = self._ensure()
+        context = self._ensure()
         if self._page is None or self._page.is_closed():
             self._drop_page()
             try:
-                context = browser.new_context(
-                    viewport={"width": width, "height": height},
-                    device_scale_factor=1,
-                    java_script_enabled=False,
-                    service_workers="block",
-                    accept_downloads=False,
-                )
-                context.set_default_timeout(self.timeout_ms)
-
-                def block(route: Any) -> None:
-                    self._blocked.append((route.request.resource_type, route.request.url))
-                    route.abort("blockedbyclient")
-
-                context.route("**/*", block)
-                page = context.new_page()
+                pages = [p for p in context.pages if not p.is_closed()]
+                page = pages[0] if pages else context.new_page()
                 page.on("dialog", lambda dialog: dialog.dismiss())
             except Exception as exc:
                 raise RenderUnavailable(f"Chromium could not open a page: {_one_line(exc)}") from None
-            self._context, self._page, self._page_size = context, page, (width, height)
+            self._page, self._page_size = page, None
         if self._page_size != (width, height):
             self._page.set_viewport_size({"width": width, "height": height})
             self._page_size = (width, height)
         return self._page
 
     def _drop_page(self) -> None:
-        if self._context is not None:
+        if self._page is not None:
             with contextlib.suppress(Exception):  # the browser may already be gone
-                self._context.close()
-        self._context = self._page = None
+                self._page.close()
+        self._page = None
         self._page_size = None
 
     def close(self) -> None:
+        """Close Chromium, wait until its processes are gone and remove its profile folder."""
         self._drop_page()
         for closer in (
-            lambda: self._browser and self._browser.close(),
+            lambda: self._context and self._context.close(),
             lambda: self._manager and self._manager.__exit__(None, None, None),
         ):
             with contextlib.suppress(Exception):  # closing is best effort
                 closer()
-        self._browser = None
+        self._context = None
         self._playwright = None
         self._manager = None
+        profile, self._profile = self._profile, None
+        if profile:
+            _end_processes_using(profile)
+            shutil.rmtree(profile, ignore_errors=True)
+
+
+def _end_processes_using(profile: str, wait: float = 5.0) -> None:
+    """Wait for the Chromium processes started with ``profile`` to exit; kill those still there after ``wait``.
+
+    They are found by their command line (``--user-data-dir=<profile>``, a folder made for this renderer
+    alone), so no other process is ever touched.
+    """
+    deadline = time.monotonic() + wait
+    while True:
+        pids = _pids_with_argument(f"--user-data-dir={profile}")
+        if not pids:
+            return
+        if time.monotonic() >= deadline:
+            for pid in pids:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+            return
+        time.sleep(0.02)
+
+
+def _pids_with_argument(argument: str) -> list[int]:
+    """Processes (Linux ``/proc``) with ``argument`` on their command line."""
+    found = []
+    needle = argument.encode()
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                args = handle.read().split(b"\0")
+        except OSError:
+            continue
+        if needle in args:
+            found.append(int(entry))
+    return found
 
 
 _local = threading.local()
@@ -368,18 +500,30 @@ def _render_thread() -> ThreadPoolExecutor:
         return _worker
 
 
-@atexit.register
-def _close_all() -> None:
+def shutdown() -> None:
+    """Close every renderer debugkit started: Chromium exits and its profile folder is removed.
+
+    Call it when a command is done (the CLI does); a later render starts a new browser. Also runs at exit.
+    """
     with _all_lock:
         renderers = list(_all)
-        _all.clear()
-    if _worker is not None:  # close the shared browser on the thread that started it
-        with contextlib.suppress(Exception):
-            _worker.submit(lambda: [r.close() for r in renderers]).result(timeout=30)
-        _worker.shutdown(wait=False)
+    if not renderers:
         return
+    if _worker is not None:  # the shared browser is closed on the thread that started it
+        with contextlib.suppress(Exception):
+            _worker.submit(lambda: [r.close() for r in renderers if r.thread is threading.current_thread()]).result(
+                timeout=30
+            )
     for renderer in renderers:
-        renderer.close()
+        if renderer.thread is threading.current_thread():
+            renderer.close()
+
+
+@atexit.register
+def _close_all() -> None:
+    shutdown()
+    if _worker is not None:
+        _worker.shutdown(wait=False)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -53,17 +53,14 @@ from debugkit.analysis.causes import meaning_of
 from debugkit.analysis.correlate import ActionView, StepView
 from debugkit.analysis.diagnose import describe_element
 from debugkit.analysis.triage import Triage
-from debugkit.locate import Location, chosen_ids, crop, describe, locate_actions, locate_step, overlay_items
+from debugkit.locate import Location, chosen_ids, crop, describe, overlay_items
+from debugkit.locate.report import Overlays, locate_for_report
 from debugkit.model import ConsoleLine, Element, NetworkEntry, Screenshot, StepData
 from debugkit.redaction.patterns import is_secret_field, mask, redact_text, redact_url
 from debugkit.report.images import CROP_FORMAT, IMAGE_BUDGET, ImageSet
 from debugkit.timeutil import iso
 
 __all__ = ["Overlays", "anchor_id", "default_filename", "locate_for_report", "render_html", "write_html"]
-
-# step_id -> {element_id: Location}: what the "element numbers" overlay draws for each step
-# (``"@<action index>"`` keys are computer-use click points).
-Overlays = dict[str, dict[str, Location]]
 
 SHOWN_ATTRIBUTES = (
     "type", "name", "id", "role", "aria-label", "placeholder", "href", "src", "value", "autocomplete",
@@ -153,28 +150,6 @@ def write_html(
             os.unlink(temp)
         raise
     return len(data)
-
-
-def locate_for_report(t: Triage, *, render: bool = True) -> Overlays:
-    """Locate for the report with one re-render per step: fill ``t.locations`` (every action's element or
-    click point, as :func:`debugkit.locate.locate_triage` does) and return the overlays for
-    :func:`render_html` (every interactable element of each step, the chosen ones first)."""
-    overlays: Overlays = {}
-    for view in t.steps:
-        if not view.actions:
-            continue
-        step = view.step
-        overlay = dict(locate_step(step, include_all=True, render=render))
-        by_action = locate_actions(step, overlay, render=render)
-        for action in step.actions:
-            location = by_action.get(action.index)
-            if location is None:
-                continue
-            t.locations[(step.step_id, action.index)] = location
-            if not action.element_id or overlay.get(action.element_id) is not location:
-                overlay[f"@{action.index}"] = location  # a computer-use click point
-        overlays[step.step_id] = overlay
-    return overlays
 
 
 def default_filename(t: Triage) -> str:

@@ -1,0 +1,254 @@
+"""One step's search on the screenshots themselves (:mod:`debugkit.locate.screen`), where the re-render cannot
+place an element:
+
+* **iframe elements**: the iframe is placed on the main page (re-rendered), and the element is found inside the
+  iframe's content box by its text and shape from the element tree (``frame_method="screen"``);
+* **shadow-DOM elements** (not in ``html_scrape``): found below their host's place, by the same means;
+* **main-frame elements whose re-render does not match the screenshot** (a stylesheet the scrape lacks, fonts
+  or scripts that changed the layout): found on the tile by their text and shape from the re-rendered scrape.
+
+Needs numpy and OpenCV (the ``render`` extra) and, for text, Debian's ``tesseract-ocr``; without them the
+element gets ``method=None`` and the reason. Each tile region is read once per step.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from debugkit.locate.model import FRAME_SCREEN, SCREEN, Location, RenderResult
+from debugkit.locate.tiles import TileSet, clip_box, place
+
+if TYPE_CHECKING:
+    from debugkit.locate.core import StepLocator
+    from debugkit.locate.screen import Screen, Target
+    from debugkit.model import Element
+
+SMALL_REGION = 500_000  # px: smaller regions are read at twice the size (small light text reads better)
+AGREE = 14.0  # mean grey difference (of 1/8-size pictures) under which the re-render looks like the screenshot
+SHADOW_HEIGHT = 320  # px below a shadow host's place searched for its content
+
+
+def unavailable_reason() -> str | None:
+    try:
+        import cv2  # noqa: F401
+        import numpy  # noqa: F401
+    except ImportError:
+        return "numpy and OpenCV are not installed (pip install 'debugkit[render]')"
+    return None
+
+
+class OnScreen:
+    """The screenshot search of one :class:`~debugkit.locate.core.StepLocator`."""
+
+    def __init__(self, locator: StepLocator) -> None:
+        self.locator = locator
+        self._screens: dict[tuple[int, tuple[int, int, int, int]], Screen | None] = {}
+        self._matches: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self._agrees: bool | None = None
+        self._main_targets: list[Target] | None = None
+        self.ocr_missing: str | None = None
+
+    # --- reading a region ------------------------------------------------------------------------
+
+    def screen(self, tile: int, region: tuple[int, int, int, int]) -> Screen | None:
+        """The words and widgets of ``region`` (x, y, w, h) of screenshot ``tile``; None when it cannot be read."""
+        key = (tile, region)
+        if key in self._screens:
+            return self._screens[key]
+        self._screens[key] = None
+        if unavailable_reason() is not None:
+            return None
+        import cv2
+        import numpy as np
+
+        from debugkit.locate import ocr
+        from debugkit.locate.screen import Screen
+        from debugkit.locate.widgets import Widget, find_widgets
+
+        image = self.locator.rgb(tile)
+        if image is None:
+            return None
+        x, y, w, h = region
+        x0, y0 = max(0, x), max(0, y)
+        x1, y1 = min(image.width, x + w), min(image.height, y + h)
+        if x1 - x0 < 8 or y1 - y0 < 8:
+            return None
+        rgb = np.asarray(image.crop((x0, y0, x1, y1)))
+        widgets = [
+            Widget(
+                box=(b[0] + x0, b[1] + y0, b[2], b[3]),
+                inner=(i[0] + x0, i[1] + y0, i[2], i[3]),
+                colour=widget.colour,
+            )
+            for widget in find_widgets(rgb, max_share=0.6)
+            for b, i in [(widget.box, widget.inner)]
+        ]
+        grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        scale = 2 if (x1 - x0) * (y1 - y0) <= SMALL_REGION else 1
+        if scale > 1:
+            grey = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+        words = ocr.read_words(grey)
+        if words is None:
+            self.ocr_missing = ocr.unavailable_reason() or "tesseract could not read the screenshot"
+            words = []
+        for word in words:
+            bx, by, bw, bh = word.box
+            word.box = (round(bx / scale) + x0, round(by / scale) + y0, round(bw / scale), round(bh / scale))
+        self._screens[key] = Screen(words, widgets)
+        return self._screens[key]
+
+    def _match(self, key: tuple[Any, ...], screen: Screen, targets: list[Target]) -> dict[str, Any]:
+        if key not in self._matches:
+            self._matches[key] = screen.match(targets)
+        return self._matches[key]
+
+    # --- main-frame elements whose re-render does not match ------------------------------------------
+
+    def render_agrees(self, rendered: RenderResult, tiles: TileSet) -> bool:
+        """Whether the re-render looks like the first screenshot at all (1/8-size pictures compared)."""
+        if self._agrees is None:
+            self._agrees = True
+            render_grey = self.locator.render_grey()
+            tile_grey = self.locator.grey(tiles.indices[0])
+            if render_grey is not None and tile_grey is not None:
+                from PIL import ImageChops, ImageStat
+
+                width, height = tile_grey.size
+                small = (max(1, width // 8), max(1, height // 8))
+                top = render_grey.crop((0, 0, width, height)).resize(small)
+                shot = tile_grey.resize(small)
+                self._agrees = ImageStat.Stat(ImageChops.difference(top, shot)).mean[0] <= AGREE
+        return self._agrees
+
+    def in_main(self, element_id: str, rendered: RenderResult, tiles: TileSet, position: int) -> Location | None:
+        """The element found on the tiles by its text and shape, or None (the re-rendered box then stands)."""
+        if unavailable_reason() is not None:
+            return None
+        if self._main_targets is None:
+            from debugkit.locate.targets import render_targets
+
+            self._main_targets = render_targets(rendered.elements, self.locator.step.elements)
+        width, height = tiles.viewport
+        order = [position] + [p for p in range(len(tiles.indices)) if p != position]
+        for candidate in order:
+            tile = tiles.indices[candidate]
+            screen = self.screen(tile, (0, 0, width, height))
+            if screen is None:
+                continue
+            found = self._match(("main", tile), screen, self._main_targets).get(element_id)
+            if found is None:
+                continue
+            why = "the re-render does not match the screenshot"
+            if rendered.blocked_stylesheets:
+                why += f" ({rendered.blocked_stylesheets} stylesheet(s) of the page are not in the scrape)"
+            location = Location(
+                SCREEN,
+                tile,
+                found.box,
+                found.confidence,
+                f"found on the screenshot by {found.how}; {why}",
+            )
+            measured = rendered.elements.get(element_id)
+            if measured is not None and measured.covered_by is not None:
+                location.covered_by = measured.covered_by
+            return location
+        return None
+
+    # --- iframes ---------------------------------------------------------------------------------------
+
+    def in_frame(self, element: Element) -> Location:
+        """An iframe element: the iframe placed on the main page, the element found inside its box."""
+        locator = self.locator
+        base = locator._iframe_reason(element)
+        outer_id = element.frame_chain[0]
+        missing = unavailable_reason()
+        if missing is not None:
+            return Location.unknown(f"{base}; {missing}")
+        if not locator.render_enabled or not locator.in_scrape(outer_id):
+            return Location.unknown(base)
+        outer = locator.locate(outer_id)
+        placed = locator._placed.get(outer_id)
+        rendered = locator._render
+        if not outer.found or placed is None or rendered is None or outer_id not in rendered.elements:
+            return Location.unknown(base)
+        measured = rendered.elements[outer_id]
+        doc_box, offset = placed
+        cx, cy, cw, ch = measured.content or measured.box
+        dx, dy = doc_box[0] - measured.box[0], doc_box[1] - measured.box[1]
+        region = (round(cx + dx), round(cy + dy - offset), round(cw), round(ch))
+        screen = self.screen(outer.tile, region)  # type: ignore[arg-type]
+        if screen is None:
+            return Location.unknown(f"{base}; its screenshot could not be read")
+        from debugkit.locate.targets import tree_targets
+
+        members = [e for e in (locator.step.elements or {}).values() if e.frame_chain[:1] == [outer_id]]
+        found = self._match(("frame", outer_id), screen, tree_targets(members)).get(element.element_id)
+        frames = " > ".join(element.frame_chain)
+        if found is None:
+            note = f"; {self.ocr_missing}" if self.ocr_missing else ""
+            return Location.unknown(
+                f"{element.element_id} is inside iframe {frames}: the iframe is on tile {outer.tile}, but the element "
+                f"could not be told apart on the screenshot inside it{note}"
+            )
+        box = clip_box(found.box, *locator.viewport) if locator.viewport else found.box  # type: ignore[arg-type]
+        if box is None:
+            return Location.unknown(f"{base}; the element lies outside the screenshot")
+        return Location(
+            SCREEN,
+            outer.tile,
+            box,
+            round(found.confidence * min(1.0, (outer.confidence or 0.5) + 0.1), 2),
+            f"inside iframe {frames} (placed on the page by re-rendering); found on the screenshot inside the iframe "
+            f"by {found.how}",
+            frame_method=FRAME_SCREEN,
+        )
+
+    # --- shadow DOM ------------------------------------------------------------------------------------
+
+    def in_shadow(self, element: Element) -> Location:
+        """A shadow-DOM element (not in ``html_scrape``): found below its host's place on the screenshot."""
+        locator = self.locator
+        base = (
+            f"{element.element_id} is inside a shadow DOM (no xpath); html_scrape does not serialize shadow roots"
+        )
+        host = element.raw.get("shadowHost") if isinstance(element.raw, dict) else None
+        missing = unavailable_reason()
+        if missing is not None or not isinstance(host, str) or not locator.render_enabled:
+            return Location.unknown(base + (f"; {missing}" if missing else ""))
+        if not locator.in_scrape(host):
+            return Location.unknown(base)
+        locator.locate(host)
+        rendered = locator._render
+        tiles = locator.tiles()
+        if rendered is None or host not in rendered.elements or tiles is None or locator.viewport is None:
+            return Location.unknown(base)
+        # The host's place (its box in the re-render may be empty: its content is built by scripts).
+        doc_box = locator._placed.get(host, (rendered.elements[host].box, 0.0))[0]
+        where = place((doc_box[0], doc_box[1], max(1.0, doc_box[2]), 1.0), tiles)
+        if where is None:
+            return Location.unknown(base)
+        width, _ = locator.viewport
+        region = (0, where.box[1] - 20, width, SHADOW_HEIGHT)
+        tile = tiles.indices[where.position]
+        screen = self.screen(tile, region)
+        if screen is None:
+            return Location.unknown(base)
+        from debugkit.locate.targets import tree_targets
+
+        members = [e for e in (locator.step.elements or {}).values() if _shadow_host(e) == host]
+        found = self._match(("shadow", host), screen, tree_targets(members)).get(element.element_id)
+        if found is None:
+            return Location.unknown(base + "; not found on the screenshot below its host either")
+        return Location(
+            SCREEN,
+            tile,
+            found.box,
+            round(0.9 * found.confidence, 2),
+            f"inside the shadow DOM of {host} (not in html_scrape); found on the screenshot below its host by "
+            f"{found.how}",
+        )
+
+
+def _shadow_host(element: Element) -> str | None:
+    host = element.raw.get("shadowHost") if isinstance(element.raw, dict) else None
+    return host if isinstance(host, str) else None

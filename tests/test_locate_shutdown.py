@@ -1,0 +1,52 @@
+"""No Chromium process and no temporary profile folder outlive a triage or report command (issue 11)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+try:  # tests/ on sys.path (pytest's default rootdir-less import), or tests/ as a package
+    from browser import require_browser
+except ImportError:  # pragma: no cover
+    from tests.browser import require_browser
+
+from debugkit import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _chromium_with(profiles: set[str]) -> list[int]:
+    """Processes whose command line names one of ``profiles``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            line = Path(f"/proc/{entry}/cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if any(profile in line for profile in profiles):
+            found.append(int(entry))
+    return found
+
+
+def test_no_chromium_left_after_triage_and_report(tmp_path, capsys, monkeypatch):
+    require_browser()
+    from debugkit.locate import render
+
+    render.shutdown()  # a browser earlier tests left running would be reused, not started
+    made: list[str] = []
+    real_mkdtemp = render.tempfile.mkdtemp
+
+    def mkdtemp(*args, **kwargs):
+        made.append(real_mkdtemp(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(render.tempfile, "mkdtemp", mkdtemp)
+    source = str(ROOT / "fixtures" / "recorded" / "modal")
+    assert cli.main(["triage", source, "--json"]) == 0
+    assert '"covered_by": {' in capsys.readouterr().out  # it did render
+    assert cli.main(["report", source, "-o", str(tmp_path / "r.html")]) == 0
+    assert made, "no browser was started"
+    assert [p for p in made if Path(p).exists()] == []  # every profile folder removed
+    assert _chromium_with(set(made)) == []  # and no Chromium process that used one
