@@ -65,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cache.add_argument("--refresh", action="store_true", help="download the run again even if it is cached")
     cache.add_argument("--quiet", action="store_true", help="no progress bar")
+    _wait_options(cache)
     source.add_argument(
         "--no-redact",
         action="store_true",
@@ -156,8 +157,35 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--all", action="store_true", help="download every artifact type")
     fetch.add_argument("--refresh", action="store_true", help="download everything again")
     fetch.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    _wait_options(fetch)
     fetch.add_argument("--json", action="store_true", help="print a JSON summary of the fetch on stdout")
     return parser
+
+
+def _wait_options(parser) -> None:
+    parser.add_argument(
+        "--wait",
+        type=_seconds,
+        default=30.0,
+        metavar="SECONDS",
+        help="right after a run ends, wait up to this long for the HAR and console log Skyvern writes when "
+        "the browser closes (default 30, with a countdown)",
+    )
+    parser.add_argument("--no-wait", action="store_true", help="do not wait for them (same as --wait 0)")
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 <= value <= 600:
+        raise argparse.ArgumentTypeError("must be between 0 and 600")
+    return value
+
+
+def _wait_seconds(args: argparse.Namespace) -> float:
+    return 0.0 if args.no_wait else args.wait
 
 
 def _positive_int(text: str) -> int:
@@ -334,7 +362,8 @@ def _cached_copy(args: argparse.Namespace) -> Path:
         folder = run_cache_dir(cache_root(args.cache_dir), client.config.base_url, args.source)
         if args.refresh or not local_copy_is_complete(folder, DEFAULT_TYPES):
             quiet = args.quiet or getattr(args, "json", False)
-            report = _run_fetch(client, args.source, FetchOptions(out_dir=folder, refresh=args.refresh), quiet=quiet)
+            options = FetchOptions(out_dir=folder, refresh=args.refresh, wait_seconds=_wait_seconds(args))
+            report = _run_fetch(client, args.source, options, quiet=quiet)
             if not quiet:
                 for note in report.notes:
                     sys.stderr.write(f"debugkit: note: {note}\n")
@@ -350,7 +379,11 @@ def _fetch(args: argparse.Namespace) -> int:
     if args.types:
         types = frozenset(t.strip() for t in args.types.split(",") if t.strip())
     options = FetchOptions(
-        out_dir=Path(args.output or args.run_id), step=args.step, types=types, refresh=args.refresh
+        out_dir=Path(args.output or args.run_id),
+        step=args.step,
+        types=types,
+        refresh=args.refresh,
+        wait_seconds=_wait_seconds(args),
     )
     with _client(args) as client:
         report = _run_fetch(client, args.run_id, options, quiet=args.quiet or args.json)
@@ -365,8 +398,10 @@ def _run_fetch(client, run_id: str, options, *, quiet: bool):
     from debugkit.api.fetch import fetch_run
     from debugkit.report.progress import FetchProgress
 
-    with FetchProgress(enabled=not quiet and sys.stderr.isatty()) as progress:
-        return fetch_run(client, run_id, options, on_total=progress.set_total, on_done=progress.advance)
+    with FetchProgress(enabled=not quiet and sys.stderr.isatty(), quiet=quiet) as progress:
+        return fetch_run(
+            client, run_id, options, on_total=progress.set_total, on_done=progress.advance, on_wait=progress.waiting
+        )
 
 
 def _fetch_summary(report) -> dict:
@@ -396,8 +431,6 @@ def _print_fetch_summary(report) -> None:
         f"({size:.1f} MB), {summary['cached']} already there, {summary['from_archives']} read from archives\n"
     )
     for item in summary["unavailable"]:
-        sys.stderr.write(
-            f"  {item['status']}: {item['artifact_type']} {item['artifact_id']}: {item['reason']}\n"
-        )
+        sys.stderr.write(f"  {item['status']}: {item['artifact_type']} {item['artifact_id']}: {item['reason']}\n")
     for note in report.notes:
         sys.stderr.write(f"  note: {note}\n")

@@ -215,6 +215,7 @@ class RequestRecord:
     listener: str = "api"  # "api", or "s3" for the separate fake-S3 origin
 
 
+_LATE_TYPES = frozenset({"har", "browser_console_log", "task_archive"})
 _FAULT_COUNTERS = ("drop_connection", "rate_limit", "server_error", "expire_signed_urls", "truncate_body")
 
 
@@ -231,6 +232,10 @@ class Faults:
     truncate_body_first_n: int = 0  # 2xx: declare the full Content-Length, send half the body, close
     latency_seconds: float = 0.0  # slept before every matching request
     always_5xx: bool = False  # every matching request gets server_error_status (a dead server)
+    # > 0: every run "ended" the moment GET /v1/runs/{id} first served it (finished_at says so), and
+    # its har / browser_console_log / task_archive rows are listed only this many seconds later, as
+    # Skyvern adds them when the browser context closes
+    late_network_seconds: float = 0.0
     fault_path_prefix: str | None = None  # scope every switch to paths starting with this
     fired: dict[str, int] = field(default_factory=dict)  # name -> times fired
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -258,6 +263,7 @@ class Faults:
             for name in _FAULT_COUNTERS:
                 setattr(self, f"{name}_first_n", 0)
             self.latency_seconds = 0.0
+            self.late_network_seconds = 0.0
             self.always_5xx = False
             self.fault_path_prefix = None
             self.retry_after_seconds = 1
@@ -786,6 +792,7 @@ class SkyvernTestServer:
         self._log_lock = threading.Lock()
         self._lock = threading.RLock()
         self._runs: dict[str, _Run] = {}
+        self._ended: dict[str, float] = {}  # run and task ids -> when they "ended" (late_network_seconds)
         self._tasks: dict[str, _Task] = {}
         self._artifacts: dict[str, _Artifact] = {}
         self._s3: dict[str, _S3Object] = {}
@@ -1201,6 +1208,14 @@ class SkyvernTestServer:
         return art.row.get("uri"), None
 
     def _serve_rows(self, arts: list[_Artifact], path: str, wr_context: str | None = None) -> list[dict[str, Any]]:
+        late = self.faults.late_network_seconds
+        if late > 0:
+            now = self.clock()
+            arts = [
+                a
+                for a in arts
+                if a.artifact_type not in _LATE_TYPES or now >= self._ended.get(str(a.task_id), -1e18) + late
+            ]
         expired = any(self._mints(a) for a in arts) and self.faults.take("expire_signed_urls", path)
         return [self._serve_row(a, expired, wr_context) for a in arts]
 
@@ -1262,6 +1277,12 @@ class SkyvernTestServer:
         run = self._runs.get(run_id)
         if run is None:
             return _detail(404, f"Run not found {run_id}")
+        if self.faults.late_network_seconds > 0:
+            ended = self._ended.setdefault(run_id, self.clock())
+            for task_id in run.task_ids:
+                self._ended.setdefault(task_id, ended)
+            when = datetime.fromtimestamp(ended, UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
+            return _json(200, dict(run.body, finished_at=when, modified_at=when))
         if run.mode == "local" and run.raw is not None:
             return _Response(200, run.raw, {"content-type": "application/json"})
         body = run.body

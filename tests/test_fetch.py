@@ -325,27 +325,60 @@ def test_archived_artifacts_are_reported_missing_with_the_reason(skyvern_server,
     assert doc["verdict"]["cause"] == "site_server_error"
 
 
-def test_a_run_that_just_ended_is_fetched_again_for_late_network_rows(make_skyvern_server, tmp_path):
-    import shutil
-    from datetime import UTC, datetime
+def _listings(server: SkyvernTestServer, run_id: str) -> int:
+    return sum(1 for r in server.log if r.path == f"/v1/runs/{run_id}/artifacts")
 
-    folder = tmp_path / "fresh"
-    shutil.copytree(FIXTURES / "real" / "success", folder)
-    run = json.loads((folder / "run.json").read_text())
-    run["finished_at"] = datetime.now(UTC).replace(tzinfo=None).isoformat()  # naive UTC, like the API
-    (folder / "run.json").write_text(json.dumps(run))
-    server = make_skyvern_server([folder])
+
+def test_triage_right_after_the_end_waits_for_the_late_har(make_skyvern_server, tmp_path):
+    server = make_skyvern_server([FIXTURES / "real" / "checkout_500"])
+    server.faults.late_network_seconds = 2.0  # the HAR and console rows appear 2 s after the end
+    run_id = server.names["real/checkout_500"]
+    env = {"DEBUGKIT_CACHE_DIR": str(tmp_path / "cache")}
+    done = cli(server, "triage", run_id, "--no-render", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "waiting up to" in done.stderr and "--no-wait" in done.stderr  # the user sees why it waits
+    assert "Cause  site_server_error" in done.stdout
+    assert _listings(server, run_id) >= 2  # it asked again until the rows were there
+    doc = json.loads(cli(server, "triage", run_id, "--json", env=env).stdout)  # from the cache now
+    verdict = doc["verdict"]
+    assert verdict["cause"] == "site_server_error" and verdict["missing_evidence"] == []
+    assert verdict["chain"][0]["kind"] == "request" and "HTTP 500" in verdict["chain"][0]["detail"]
+
+
+def test_no_wait_judges_without_the_har_and_the_next_call_completes_the_cache(make_skyvern_server, tmp_path):
+    server = make_skyvern_server([FIXTURES / "real" / "checkout_500"])
+    server.faults.late_network_seconds = 2.0
+    run_id = server.names["real/checkout_500"]
+    env = {"DEBUGKIT_CACHE_DIR": str(tmp_path / "cache")}
+    first = json.loads(cli(server, "triage", run_id, "--json", "--no-wait", env=env).stdout)
+    verdict = first["verdict"]
+    # without a HAR the page's own words still name the cause, and the verdict says what it lacked
+    assert verdict["cause"] == "site_server_error" and "har" in verdict["missing_evidence"]
+    assert verdict["chain"][0]["kind"] == "page_text" and "Error 500" in verdict["chain"][0]["detail"]
+    assert _listings(server, run_id) == 1
+    deadline = time.monotonic() + 30
+    while not any(r["artifact_type"] == "har" for r in skyvern_server_rows(server, run_id)):
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    server.reset_log()
+    second = json.loads(cli(server, "triage", run_id, "--json", "--no-wait", env=env).stdout)
+    fetched = {r.path.split("/")[3] for r in server.log if r.path.endswith("/content")}
+    rows = {r["artifact_id"]: r["artifact_type"] for r in skyvern_server_rows(server, run_id)}
+    assert {rows[a] for a in fetched} == {"har", "browser_console_log"}  # only what was missing
+    assert second["verdict"]["missing_evidence"] == []
+    assert second["verdict"]["chain"][0]["kind"] == "request"
+
+
+def test_fetch_waits_with_a_bound_and_says_what_is_still_missing(make_skyvern_server, tmp_path):
+    server = make_skyvern_server([FIXTURES / "real" / "success"])
+    server.faults.late_network_seconds = 3600  # they never come while we wait
+    run_id = server.names["real/success"]
     out = tmp_path / "run"
-    first = json.loads(cli(server, "fetch", run["run_id"], "-o", str(out), "--json").stdout)
-    assert any("fetch again" in note for note in first["notes"])
+    done = cli(server, "fetch", run_id, "-o", str(out), "--json", "--wait", "2")
+    summary = json.loads(done.stdout)
+    assert any("waited 2 s" in note and "not listed yet" in note for note in summary["notes"]), summary["notes"]
     manifest = json.loads((out / "debugkit-fetch.json").read_text())
     assert manifest["network_may_be_incomplete"] is True and manifest["complete"] is False
-    server.reset_log()
-    second = json.loads(cli(server, "fetch", run["run_id"], "-o", str(out), "--json").stdout)
-    again = {r.path.split("/")[3] for r in server.log if r.path.endswith("/content")}
-    rows = {r["artifact_id"]: r["artifact_type"] for r in json.loads((out / "artifacts.json").read_text())}
-    assert {rows[a] for a in again} == {"har", "browser_console_log"}
-    assert second["downloaded"] == 2
 
 
 def skyvern_server_rows(server: SkyvernTestServer, run_id: str) -> list[dict]:

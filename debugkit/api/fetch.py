@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -49,8 +50,12 @@ DEFAULT_TYPES = frozenset(
         "task_archive",
     }
 )
-# HAR and console rows land a few seconds (up to ~40 s) after the run ends.
+# HAR and console rows land a few seconds (up to ~40 s) after the run ends: Skyvern writes them when
+# the browser context closes.
 LATE_NETWORK_WINDOW_S = 60.0
+LATE_TYPES = ("har", "browser_console_log")
+DEFAULT_WAIT_S = 30.0  # how long a fetch right after the end waits for them, at most
+POLL_S = 1.0
 FRESH_URL_ATTEMPTS = 2
 _WR_IN_URL = re.compile(r"/runs/(wr_[A-Za-z0-9_]+)")
 _SAFE = re.compile(r"[^A-Za-z0-9_.:-]")
@@ -63,6 +68,7 @@ class FetchOptions:
     step: str | None = None
     types: frozenset[str] | None = DEFAULT_TYPES  # None: every type
     refresh: bool = False
+    wait_seconds: float = DEFAULT_WAIT_S  # 0: do not wait for late HAR / console rows (--no-wait)
 
 
 @dataclass
@@ -92,6 +98,7 @@ class FetchReport:
 
 
 ProgressHook = Callable[[Outcome], None]
+WaitHook = Callable[[float, list[str]], None]  # (seconds left, artifact types still missing)
 
 
 def fetch_run(
@@ -101,6 +108,9 @@ def fetch_run(
     *,
     on_total: Callable[[int], None] | None = None,
     on_done: ProgressHook | None = None,
+    on_wait: WaitHook | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> FetchReport:
     """Fetch a run's documents and the chosen artifacts' bytes into ``options.out_dir``."""
     out = options.out_dir
@@ -121,10 +131,8 @@ def fetch_run(
         )
         task_ids = _task_ids(client, run_id, artifacts_run_id, run)
         task_docs = list(pool.map(lambda tid: _task_documents(client, tid), task_ids))
-        rows = artifacts_future.result()
-        if not isinstance(rows, list):
-            raise ApiError(f"artifacts of {artifacts_run_id}: the server's answer is not a list")
-        rows = [r for r in rows if isinstance(r, dict) and isinstance(r.get("artifact_id"), str)]
+        rows = _usable_rows(artifacts_future.result(), artifacts_run_id)
+        rows = _wait_for_late_rows(client, run, rows, artifacts_run_id, options, report, on_wait, clock, sleep)
 
         steps = [s for doc in task_docs for s in doc["steps"]]
         actions = [a for doc in task_docs for a in doc["actions"]]
@@ -140,7 +148,7 @@ def fetch_run(
 
         wanted_steps = _select_steps(steps, options.step) if options.step else None
         plan = _plan(rows, options.types, wanted_steps)
-        late = _network_may_be_late(run, report)
+        late = _network_may_be_late(run, report, rows)
         refetch = set() if options.refresh else _stale_network(previous, rows)
         if on_total:
             on_total(sum(1 for _, action in plan if action == "download"))
@@ -300,7 +308,75 @@ def _plan_reason(action: str, options: FetchOptions) -> str | None:
     return None
 
 
-def _network_may_be_late(run: dict[str, Any], report: FetchReport) -> bool:
+def _usable_rows(rows: Any, artifacts_run_id: str) -> list[dict[str, Any]]:
+    if not isinstance(rows, list):
+        raise ApiError(f"artifacts of {artifacts_run_id}: the server's answer is not a list")
+    return [r for r in rows if isinstance(r, dict) and isinstance(r.get("artifact_id"), str)]
+
+
+def _late_missing(rows: list[dict[str, Any]]) -> list[str]:
+    """The late-written types (HAR, console log) the artifact list does not hold yet."""
+    present = {str(r.get("artifact_type")) for r in rows}
+    return [t for t in LATE_TYPES if t not in present]
+
+
+def _seconds_since_end(run: dict[str, Any]) -> float | None:
+    finished = parse_time(run.get("finished_at"))
+    if finished is None or run.get("status") not in FINAL_STATUSES:
+        return None
+    return (datetime.now(UTC) - finished).total_seconds()
+
+
+def _wait_for_late_rows(
+    client: SkyvernClient,
+    run: dict[str, Any],
+    rows: list[dict[str, Any]],
+    artifacts_run_id: str,
+    options: FetchOptions,
+    report: FetchReport,
+    on_wait: WaitHook | None,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+) -> list[dict[str, Any]]:
+    """Right after a run ends, wait (bounded) for the HAR and console rows Skyvern adds last.
+
+    Skyvern writes both when the browser context closes, seconds after the run's final status;
+    a triage made before then would judge without the network. The wait ends when both rows are
+    listed, ``options.wait_seconds`` have passed, or the run ended ``LATE_NETWORK_WINDOW_S`` ago.
+    """
+    missing = _late_missing(rows)
+    age = _seconds_since_end(run)
+    if not missing or age is None or options.wait_seconds <= 0 or age >= LATE_NETWORK_WINDOW_S:
+        return rows
+    budget = min(options.wait_seconds, LATE_NETWORK_WINDOW_S - max(age, 0.0))
+    start = clock()
+    while missing:
+        left = budget - (clock() - start)
+        if left <= 0:
+            break
+        if on_wait is not None:
+            on_wait(left, missing)
+        sleep(min(POLL_S, left))
+        rows = _usable_rows(
+            client.get_json(f"/v1/runs/{artifacts_run_id}/artifacts", what=f"artifacts of {artifacts_run_id}"),
+            artifacts_run_id,
+        )
+        missing = _late_missing(rows)
+    waited = clock() - start
+    if missing:
+        report.notes.append(
+            f"waited {waited:.0f} s for the {' and '.join(missing)} (Skyvern writes them when the browser closes); "
+            "they are not listed yet: the next triage or fetch of this run picks them up"
+        )
+    else:
+        report.notes.append(f"waited {waited:.0f} s for the HAR and console log written after the run ended")
+    if on_wait is not None:
+        on_wait(0.0, missing)
+    return rows
+
+
+def _network_may_be_late(run: dict[str, Any], report: FetchReport, rows: list[dict[str, Any]]) -> bool:
+    """Could the network artifacts still change? Then the local copy is not final."""
     finished = parse_time(run.get("finished_at"))
     if finished is None:
         if run.get("status") not in FINAL_STATUSES:
@@ -310,11 +386,12 @@ def _network_may_be_late(run: dict[str, Any], report: FetchReport) -> bool:
             return True
         return False
     age = (datetime.now(UTC) - finished).total_seconds()
-    if age < LATE_NETWORK_WINDOW_S:
-        report.notes.append(
-            f"the run finished {max(age, 0):.0f} s ago: its HAR and console log can still grow; "
-            "fetch again in a minute to pick up late rows"
-        )
+    if age < LATE_NETWORK_WINDOW_S and _late_missing(rows):
+        if not any("waited" in note for note in report.notes):
+            report.notes.append(
+                f"the run finished {max(age, 0):.0f} s ago: its HAR and console log are not listed yet; "
+                "the next triage or fetch of this run picks them up"
+            )
         return True
     return False
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -9,14 +11,20 @@ from debugkit.api.fetch import Outcome
 
 
 class FetchProgress:
-    """``set_total`` and ``advance`` are safe to call from download threads."""
+    """``set_total`` and ``advance`` are safe to call from download threads.
 
-    def __init__(self, enabled: bool) -> None:
+    ``waiting`` shows the countdown while the fetch waits for the HAR and console log that Skyvern
+    writes after a run ends: a live line on a terminal, one plain line otherwise (unless ``quiet``).
+    """
+
+    def __init__(self, enabled: bool, quiet: bool = False) -> None:
         self.enabled = enabled
+        self.quiet = quiet
+        self._said_wait = False
         self._bytes = 0
         self._progress = (
             Progress(
-                TextColumn("fetching"),
+                TextColumn("{task.fields[what]}"),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TextColumn("artifacts"),
@@ -33,12 +41,28 @@ class FetchProgress:
     def __enter__(self) -> FetchProgress:
         if self._progress is not None:
             self._progress.start()
-            self._task = self._progress.add_task("fetch", total=None, size="0.0 MB")
+            self._task = self._progress.add_task("fetch", total=None, size="0.0 MB", what="fetching")
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._progress is not None:
             self._progress.stop()
+
+    def waiting(self, seconds_left: float, missing: list[str]) -> None:
+        what = " and ".join(missing)
+        if self._progress is not None and self._task is not None:
+            text = (
+                f"waiting {seconds_left:4.0f} s for the {what} (--no-wait skips)"
+                if missing and seconds_left > 0
+                else "fetching"
+            )
+            self._progress.update(self._task, what=text)
+        elif not self.quiet and not self._said_wait and missing and seconds_left > 0:
+            self._said_wait = True
+            sys.stderr.write(
+                f"debugkit: the run just ended; waiting up to {seconds_left:.0f} s for the {what} Skyvern writes "
+                "when the browser closes (--no-wait skips)\n"
+            )
 
     def set_total(self, total: int) -> None:
         if self._progress is not None and self._task is not None:
