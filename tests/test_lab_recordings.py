@@ -75,6 +75,8 @@ def test_arrivals(run_dir: Path):
     assert set(arr["arrivals"]) <= ids
     for row in arr["arrivals"].values():
         assert row["seconds"] >= 0
+    cap = load(run_dir / "capture.json")
+    assert cap["arrivals"] == {aid: row["seconds"] for aid, row in arr["arrivals"].items()}
 
 
 @pytest.mark.parametrize("run_dir", [d for d in RECORDINGS if (d / "truth").is_dir()], ids=lambda p: p.name)
