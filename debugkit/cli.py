@@ -90,6 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     triage.add_argument("--json", action="store_true", help="print the debugkit.triage/1 JSON document only")
     triage.add_argument(
+        "--full",
+        action="store_true",
+        help="with --json: list every request and console line of each step and action (default: the failed "
+        "requests and console errors and warnings, with counts)",
+    )
+    triage.add_argument(
         "--step",
         metavar="STEP",
         help="focus on one step: a step id (stp_...), an order (2: its latest retry) or order.retry (2.1)",
@@ -266,6 +272,7 @@ def _warn_no_redact(args: argparse.Namespace) -> None:
 
 
 def _triage(args: argparse.Namespace) -> int:
+    import orjson
     from rich.console import Console
 
     from debugkit.analysis.triage import analyse
@@ -278,7 +285,9 @@ def _triage(args: argparse.Namespace) -> int:
     triage.show_secrets = args.no_redact
     _locate(triage, args, decisive_only=not args.json)
     if args.json:
-        sys.stdout.write(json.dumps(triage_document(triage), indent=2, ensure_ascii=False) + "\n")
+        document = triage_document(triage, full=args.full)
+        sys.stdout.buffer.write(orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
+        sys.stdout.flush()
         return EXIT_OK
     console = Console(no_color=args.no_color or None, highlight=False, soft_wrap=False)
     render(triage, console, show_steps=args.steps)

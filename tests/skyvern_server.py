@@ -1648,10 +1648,18 @@ def _synth_task(run: dict[str, Any], task_id: str, steps: list[dict[str, Any]]) 
     }
 
 
+def _run_type(folder: Path) -> str:
+    """A recorded run's type (workflow and task v2 recordings are not served from their folder)."""
+    try:
+        return str(json.loads((folder / "run.json").read_bytes()).get("run_type") or "task_v1")
+    except (OSError, ValueError):
+        return "task_v1"
+
+
 def default_server(**kwargs: Any) -> SkyvernTestServer:
     """An unstarted server holding the standard test set (what the ``skyvern_server`` fixture serves):
 
-    - the three real runs (fixtures/real/*) in local mode;
+    - the real task runs (fixtures/real/*, task_v1) in local mode;
     - the generated runs (fixtures/runs/*): site_500_submit in unbundled_s3 mode,
       bundled_step_archive in bundled mode, the others local;
     - ``DEFAULT_WR_ID``: a workflow run of two task blocks (site_500_submit, then success);
@@ -1661,7 +1669,7 @@ def default_server(**kwargs: Any) -> SkyvernTestServer:
     """
     server = SkyvernTestServer(**kwargs)
     for folder in sorted((FIXTURES / "real").iterdir()):
-        if (folder / "run.json").is_file():
+        if (folder / "run.json").is_file() and _run_type(folder) == "task_v1":
             server.add_run_folder(folder, mode="local")
     special = {"site_500_submit": "unbundled_s3", "bundled_step_archive": "bundled"}
     for folder in sorted((FIXTURES / "runs").iterdir()):

@@ -136,3 +136,22 @@ def test_page_text_cannot_inject_terminal_markup_or_escapes(tmp_path: Path):
     assert "[bold red]pwn[/bold red]" in done.stdout  # shown literally, not interpreted
     assert "\x1b[2J" not in done.stdout and "\x1b]8;;http://evil" not in done.stdout
     assert "\\x1b[2J" in done.stdout  # control characters are made visible instead
+
+
+@pytest.mark.parametrize("run", ["runs/results_502_disabled", "real/checkout_500", "runs/overlay_fallback"])
+def test_the_first_screen_speaks_the_cause_then_its_chain_then_the_decisive_action(run: str):
+    done = run_cli("triage", str(FIXTURES / run), "--no-render", env={"LINES": "50"})
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    doc = json.loads(run_cli("triage", str(FIXTURES / run), "--json", "--no-render").stdout)
+    first_screen = "\n".join(lines[:50])
+    cause, chain = doc["verdict"]["cause"], doc["verdict"]["chain"]
+    assert "Cause" in lines[1] and cause in lines[1]  # the first thing under the title
+    at = {name: first_screen.find(name) for name in ("Cause", "Chain", "action ─")}
+    assert -1 not in at.values() and at["Cause"] < at["Chain"] < at["action ─"], at
+    assert first_screen.find("Run ─") > at["action ─"]  # the run's details come after
+    assert f"{len(chain)}. " in first_screen  # every link of the chain
+    assert "Step 0.0" not in done.stdout  # step tables only with --steps
+    assert lines[-1].startswith(f"Verdict: {cause}")  # and it ends with the verdict in one line
+    with_steps = run_cli("triage", str(FIXTURES / run), "--no-render", "--steps")
+    assert "Step 0.0" in with_steps.stdout

@@ -47,7 +47,7 @@ class HiddenFailure:
     """An action reported as a success that did not do its job."""
 
     view: ActionView
-    kind: str  # "fallback" (a failed attempt, then a fallback that "succeeded") | "no_change"
+    kind: str  # "fallback" (a failed attempt, then a fallback that "succeeded") | "no_change" | "other_element"
     detail: str
     interceptor: str | None = None  # the element that took the click, as Playwright named it
 
@@ -161,11 +161,44 @@ def _hidden_failures(corr: Correlation) -> tuple[list[HiddenFailure], set[int]]:
                 how = how or ("a sibling" if last.interacted_with_sibling else "")
                 detail += ", then a fallback" + (f" on {how}" if how else "") + " reported success"
                 hidden.append(HiddenFailure(view, "fallback", detail, interceptor))
+            replaced = _replaced_element(step_view, view)
+            if replaced is not None:
+                hidden.append(HiddenFailure(view, "other_element", replaced))
             if action.action_type in CLICKS and _same_page(view):
                 unchanged.add(id(view))
                 if not failed_first:
                     hidden.append(HiddenFailure(view, "no_change", "reported success, but the page did not change"))
     return hidden, unchanged
+
+
+def _replaced_element(step_view: StepView, view: ActionView) -> str | None:
+    """The id named another element when the action ran than when the model chose it.
+
+    Ids are stamped on DOM nodes at scrape time; a page that re-renders in place (a client-side
+    "next page") keeps the node and its id but changes what it shows. The evidence is the node's
+    text in the ``html_action`` taken after the previous action of the same step.
+    """
+    element_id = view.action.element_id
+    join = view.element
+    if not element_id or join is None or join.element is None or join.source != "tree":
+        return None
+    before = [
+        v for v in step_view.actions if v.action.index < view.action.index and v.action.executed and v.page_after
+    ]
+    if not before or before[-1].page_after_source != "html_action":
+        return None
+    node = before[-1].page_after.node(element_id)
+    if node is None:
+        return None
+    then = _fold(join.label or join.element.text or "")
+    now = _fold(node.get_text(" "))
+    if not then or not now or then.lower() == now.lower():
+        return None
+    return f"id {element_id} was '{then[:80]}' when the model chose it, but '{now[:80]}' when the action ran"
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _same_page(view: ActionView) -> bool:

@@ -66,10 +66,12 @@ def challenge_markers(text: PageText, *, strong_only: bool = True) -> list[str]:
     403/429 answer.
     """
     found: list[str] = []
-    for line in (text.title, *text.lines):
-        if CHALLENGE_WORDS.search(line) or (not strong_only and WEAK_CHALLENGE_WORDS.search(line)):
-            found.append(f"page text: '{_clip(line)}'")
-            break
+    lines = [line for line in (text.title, *text.lines) if line]
+    said = [line for line in lines if CHALLENGE_WORDS.search(line)]
+    if not said and not strong_only:
+        said = [line for line in lines if WEAK_CHALLENGE_WORDS.search(line)]
+    for line in said[:2]:
+        found.append(f"page text: '{_clip(line)}'")
     for src in text.frame_sources:
         if CHALLENGE_FRAMES.search(src) and "size=invisible" not in src:
             found.append(f"challenge frame: {_clip(src)}")

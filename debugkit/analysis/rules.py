@@ -236,7 +236,10 @@ def run_completed(ctx: Context) -> Finding | None:
     if hidden:
         summary += f" {len(hidden)} action(s) reported success only after a fallback (see evidence)."
         evidence += [Evidence("result", h.view.ref, f"{describe_action(h.view)}: {h.detail}") for h in hidden[:3]]
-    return Finding("none", 1.0, summary, evidence, [], None)
+    # the action worth a look in a run that completed: the last that needed a fallback or a retry
+    worth = [h.view for h in hidden] + recovered
+    decisive = max(worth, key=lambda v: (ctx.step_position(v), v.action.index)) if worth else None
+    return Finding("none", 1.0, summary, evidence, [], decisive)
 
 
 @rule
@@ -307,7 +310,14 @@ def llm_invalid_output(ctx: Context) -> Finding | None:
         if view is not None:
             evidence.append(result_evidence(view))
         summary = f"The model answered with output Skyvern could not parse in step {step.label}"
-        if view is not None and not view.action.element_id:
+        if view is None:  # the repaired answer's action, when it never ran
+            chosen = next((s.actions for s in steps[-1:] if s.actions), [])
+            if chosen:
+                view = chosen[-1]
+                what = view.action.action_type.replace("_", " ")
+                target = f" on id '{view.action.element_id}'" if view.action.element_id else ""
+                summary += f"; Skyvern's repair made it a {what}{target}, which never ran"
+        elif not view.action.element_id:
             summary += (
                 f"; its repair became a {view.action.action_type.replace('_', ' ')} with no element id, which failed"
             )
@@ -381,6 +391,15 @@ def anti_bot_challenge(ctx: Context) -> Finding | None:
     status = f" ({describe_request(blocked[0].entry)})" if blocked else ""
     summary = f"The site showed a bot check in step {step_view.step.label}{status}: {markers[0]}."
     decisive = blocked[0].view if blocked and blocked[0].view else ctx.failing.view
+    if decisive is None:  # what the agent did on the challenge: its last web action there or after
+        position = next(i for i, s in enumerate(ctx.corr.steps) if s is step_view)
+        tried = [
+            v
+            for s in ctx.corr.steps[: position + 1]
+            for v in s.actions
+            if v.action.executed and v.action.element_id
+        ]
+        decisive = tried[-1] if tried else None
     return Finding("anti_bot_challenge", 0.85 if blocked else 0.7, summary, evidence, chain, decisive)
 
 
@@ -569,28 +588,49 @@ def click_intercepted(ctx: Context) -> Finding | None:
         link = Evidence("element", view.ref, f"{clip(cover, 100)} lay over {describe_element(view)} and took the click")
         summary = sentence(f"{describe_action(view)} failed: an overlay ({clip(cover, 80)}) took the click.")
         return Finding("click_intercepted", 0.9, summary, [result_evidence(view), link], [link], view)
+    return None
+
+
+@rule
+def silent_fallback(ctx: Context) -> Finding | None:
+    """An action "succeeded" only through Skyvern's fallback after a failed attempt, and nothing
+    happened: the first attempt's words name the cause (an overlay took the click; the element was
+    not stable, visible or enabled). The run ran out of steps or retries on it."""
     if ctx.run.status == "completed":
         return None
-    silent = [h for h in ctx.facts.hidden if h.kind == "fallback" and (h.interceptor or intercept_message(h.view))]
+    silent = [h for h in ctx.facts.hidden if h.kind == "fallback"]
     silent = [h for h in silent if id(h.view) in ctx.facts.unchanged or ctx.hit_limit]
+    silent = [h for h in silent if ctx.step_position(h.view) <= ctx.symptom_position]
     if not silent:
         return None
     last = silent[-1]
-    cover = last.interceptor or "another element"
     same = [h for h in silent if h.view.action.element_id == last.view.action.element_id]
-    chain = [
-        Evidence("element", last.view.ref, f"{clip(cover, 100)} lay over {describe_element(last.view)}"),
-        Evidence("result", last.view.ref, f"{describe_action(last.view)}: {last.detail}"),
-    ]
+    first = next(r for r in last.view.action.results or [] if not r.success)
+    message = first.exception_message or ""
+    if last.interceptor or intercept_message(last.view):
+        cause = "click_intercepted"
+        cover = last.interceptor or "another element"
+        root = Evidence("element", last.view.ref, f"{clip(cover, 100)} lay over {describe_element(last.view)}")
+        opening = f"An overlay ({clip(cover, 80)}) intercepted the {describe_action(last.view)}"
+    elif "disabled" in message.lower() or first.exception_type == "InteractWithDisabledElement":
+        cause = "element_disabled"
+        root = Evidence("element", last.view.ref, f"{describe_element(last.view)} was disabled")
+        opening = f"{sentence(describe_element(last.view))} was disabled for the {describe_action(last.view)}"
+    else:
+        cause = "element_not_actionable"
+        state = _STATE_WORDS.search(message)
+        why = state.group(0) if state else (first.exception_type or "not actionable")
+        root = Evidence("element", last.view.ref, f"{describe_element(last.view)}: {why}")
+        opening = f"{sentence(describe_element(last.view))} was {why} for the {describe_action(last.view)}"
+    chain = [root, Evidence("result", last.view.ref, f"{describe_action(last.view)}: {last.detail}")]
     if id(last.view) in ctx.facts.unchanged:
-        chain.append(Evidence("page_text", last.view.ref, "the page did not change after the click"))
+        chain.append(Evidence("page_text", last.view.ref, "the page did not change after it"))
     evidence = list(chain) + present(failure_text_evidence(ctx.corr))
     times = f" ({len(same)} times)" if len(same) > 1 else ""
     summary = (
-        f"An overlay ({clip(cover, 80)}) intercepted the {describe_action(last.view)}{times}: Skyvern's "
-        "fallback reported success but nothing happened, and the agent kept trying."
+        f"{opening}{times}: Skyvern's fallback reported success but nothing happened, and the agent kept trying."
     )
-    return Finding("click_intercepted", 0.85, summary, evidence, chain, last.view)
+    return Finding(cause, 0.85, summary, evidence, chain, last.view)
 
 
 @rule
@@ -691,6 +731,33 @@ def action_timeout(ctx: Context) -> Finding | None:
     return Finding(
         "page_load_timeout", 0.6, summary, present(result_evidence(view), element_evidence(view)) + failed, [], view
     )
+
+
+@rule
+def element_replaced(ctx: Context) -> Finding | None:
+    """The chosen id named another element by the time the action ran (the page re-rendered in
+    place after an earlier action of the step): the action "succeeded" on the wrong element."""
+    if ctx.run.status == "completed":
+        return None
+    replaced = [h for h in ctx.facts.hidden if h.kind == "other_element"]
+    replaced = [h for h in replaced if ctx.step_position(h.view) <= ctx.symptom_position]
+    if not replaced:
+        return None
+    hit = replaced[-1]
+    view = hit.view
+    step = next(s for s in ctx.corr.steps if s.step is view.step)
+    earlier = [v for v in step.actions if v.action.index < view.action.index and v.action.executed]
+    chain = []
+    if earlier:
+        chain.append(Evidence("action", earlier[-1].ref, f"{describe_action(earlier[-1])} changed the page"))
+    chain.append(Evidence("element", view.ref, hit.detail))
+    chain.append(Evidence("result", view.ref, f"{describe_action(view)} reported success on the other element"))
+    summary = sentence(
+        f"{describe_action(view)} ran on another element than the model chose: {hit.detail}. "
+        "The page re-rendered after the previous action, and the id moved with it."
+    )
+    evidence = [*chain, *present(failure_text_evidence(ctx.corr))]
+    return Finding("element_missing", 0.8, summary, evidence, chain, view)
 
 
 # --- how the agent ended without an action failing ---------------------------------------------
@@ -1055,7 +1122,10 @@ def _line_with(text: str, match: re.Match[str] | None) -> str:
 
 
 def _empty(value: object) -> bool:
-    return value is None or value == "" or value == [] or value == {}
+    """No data: None, "", [], {}, or an object whose every value is empty (``{"orders": []}``)."""
+    if isinstance(value, dict):
+        return all(_empty(v) for v in value.values())
+    return value is None or value == "" or value == []
 
 
 def _dedupe(items: list[Evidence]) -> list[Evidence]:

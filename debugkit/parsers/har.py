@@ -492,11 +492,12 @@ def _looks_like_navigation(headers: Any) -> bool:
 
     A navigation that failed before it was sent (DNS, connection) carries only Chromium's
     provisional headers, without ``Sec-Fetch-*``: there the browser's navigation ``Accept``
-    (``text/html,application/xhtml+xml,...``) is enough.
+    (``text/html,application/xhtml+xml,...``) is enough, and where even ``Accept`` is missing (real
+    Skyvern HARs of refused and timed-out page loads), ``Upgrade-Insecure-Requests``.
     """
     if not isinstance(headers, list):
         return False
-    html = dest = navigation_accept = False
+    html = dest = navigation_accept = upgrade = False
     for header in headers:
         if not isinstance(header, dict):
             continue
@@ -511,7 +512,11 @@ def _looks_like_navigation(headers: Any) -> bool:
         elif lowered == "accept":
             html = "text/html" in value.lower()
             navigation_accept = value.lower().startswith("text/html,application/xhtml+xml")
-    return html and (dest or navigation_accept)
+        elif lowered == "upgrade-insecure-requests":
+            upgrade = True
+    # A navigation that never left the browser (refused, DNS, timeout) carries only provisional headers:
+    # no Accept, but Upgrade-Insecure-Requests, which Chromium sends on navigations alone.
+    return (html and (dest or navigation_accept)) or (upgrade and not dest and not html)
 
 
 # --- noise --------------------------------------------------------------------------------------

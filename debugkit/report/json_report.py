@@ -18,7 +18,14 @@ SCHEMA = "debugkit.triage/1"
 MISSING_KINDS = frozenset({"missing", "archived"})
 
 
-def triage_document(t: Triage) -> dict[str, Any]:
+def triage_document(t: Triage, *, full: bool = False) -> dict[str, Any]:
+    """The ``debugkit.triage/1`` document.
+
+    Bounded by default: each step and action lists its failed requests and its console errors and
+    warnings, with counts of everything (``network_counts``, ``console_counts``); ``full=True``
+    (``--full``) lists every request and console line, which on a long run is megabytes.
+    """
+    shown = _Shown(full)
     run = t.run
     verdict = t.diagnosis.verdict
     failing = t.diagnosis.failing
@@ -65,7 +72,8 @@ def triage_document(t: Triage) -> dict[str, Any]:
         ],
         "failing_action": _failing(failing.view) if failing.view else None,
         "failing_action_reason": failing.reason,
-        "steps": [_step(s, t) for s in t.steps],
+        "full": full,
+        "steps": [_step(s, t, shown) for s in t.steps],
         "network_failures": network_failures,
         "missing_artifacts": [
             {"step_id": p.step_id, "artifact_type": p.artifact_type, "reason": p.detail}
@@ -121,7 +129,34 @@ def _failing(view: ActionView) -> dict[str, Any]:
     }
 
 
-def _step(view: StepView, t: Triage) -> dict[str, Any]:
+class _Shown:
+    """Which requests and console lines a step or action lists: all with --full, else what matters."""
+
+    def __init__(self, full: bool) -> None:
+        self.full = full
+
+    def network(self, entries: list[NetworkEntry]) -> list[dict[str, Any]]:
+        return [_entry(e) for e in entries if self.full or e.failed]
+
+    def console(self, lines: list[ConsoleLine]) -> list[dict[str, Any]]:
+        return [_console(c) for c in lines if self.full or c.level in ("error", "warning", "warn")]
+
+
+def _network_counts(entries: list[NetworkEntry]) -> dict[str, int]:
+    failed = sum(1 for e in entries if e.failed and not e.noise)
+    noise = sum(1 for e in entries if e.noise)
+    return {"requests": len(entries), "failed": failed, "noise": noise}
+
+
+def _console_counts(lines: list[ConsoleLine]) -> dict[str, int]:
+    return {
+        "lines": len(lines),
+        "errors": sum(1 for c in lines if c.level == "error"),
+        "warnings": sum(1 for c in lines if c.level in ("warning", "warn")),
+    }
+
+
+def _step(view: StepView, t: Triage, shown: _Shown) -> dict[str, Any]:
     step = view.step
     return {
         "step_id": step.step_id,
@@ -134,13 +169,15 @@ def _step(view: StepView, t: Triage) -> dict[str, Any]:
         "modified_at": iso(step.modified_at),
         "step_exception": step.step_exception,
         "screenshots": [_shot(s) for s in step.screenshots_llm + step.screenshots_action],
-        "actions": [_action(a, t) for a in view.actions],
-        "network": [_entry(e) for e in view.network],
-        "console": [_console(c) for c in view.console],
+        "actions": [_action(a, t, shown) for a in view.actions],
+        "network": shown.network(view.network),
+        "network_counts": _network_counts(view.network),
+        "console": shown.console(view.console),
+        "console_counts": _console_counts(view.console),
     }
 
 
-def _action(view: ActionView, t: Triage) -> dict[str, Any]:
+def _action(view: ActionView, t: Triage, shown: _Shown) -> dict[str, Any]:
     action = view.action
     result = action.result
     location = t.locations.get((view.step.step_id, action.index))
@@ -169,8 +206,10 @@ def _action(view: ActionView, t: Triage) -> dict[str, Any]:
             "exception_message": result.exception_message,
             "stop_execution_on_failure": result.stop_execution_on_failure,
         },
-        "network": [_entry(e) for e in view.network],
-        "console": [_console(c) for c in view.console],
+        "network": shown.network(view.network),
+        "network_counts": _network_counts(view.network),
+        "console": shown.console(view.console),
+        "console_counts": _console_counts(view.console),
     }
 
 
