@@ -55,9 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     group.add_argument("--concurrency", type=_positive_int, default=8, metavar="N", help="parallel downloads (8)")
 
-    source = _Parser(add_help=False)
-    source.add_argument("source", metavar="SOURCE", help="run id, run folder, local storage folder, or archive ZIP")
-    cache = source.add_argument_group("run ids (fetched into a local cache)")
+    cached = _Parser(add_help=False)
+    cache = cached.add_argument_group("run ids (fetched into a local cache)")
     cache.add_argument(
         "--cache-dir",
         metavar="DIR",
@@ -66,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     cache.add_argument("--refresh", action="store_true", help="download the run again even if it is cached")
     cache.add_argument("--quiet", action="store_true", help="no progress bar")
     _wait_options(cache)
+
+    source = _Parser(add_help=False, parents=[cached])
+    source.add_argument("source", metavar="SOURCE", help="run id, run folder, local storage folder, or archive ZIP")
     source.add_argument(
         "--no-redact",
         action="store_true",
@@ -144,6 +146,34 @@ def build_parser() -> argparse.ArgumentParser:
     annotate.add_argument("-o", "--output", metavar="DIR", required=True, help="the folder to write the PNGs to")
     annotate.add_argument("--chosen-only", action="store_true", help="draw only the elements the model chose")
 
+    runs = commands.add_parser(
+        "runs",
+        parents=[cached, api],
+        help="triage the last day's failed runs, grouped by cause",
+        description="Fleet triage: list runs through the API (GET /v1/runs, newest first), triage each one "
+        "through the same cache as `triage RUN_ID` (several at once, redaction on), and group them by cause, "
+        "then by failure signature (the failing request's method, host and path template; the element; the "
+        "exception), biggest group first. Elements are not located on screenshots: no Chromium is needed. "
+        "With PATH, the runs are read from disk instead: a folder of run folders, storage trees or archives.",
+    )
+    runs.add_argument("path", nargs="?", metavar="PATH", help="offline: a folder of runs (no API)")
+    runs.add_argument(
+        "--status",
+        metavar="S,S",
+        help="run statuses, comma-separated (default: failed,terminated,timed_out; offline: any)",
+    )
+    runs.add_argument(
+        "--since",
+        metavar="WHEN",
+        help="runs created since: 24h, 90m, 7d, or an ISO date/time (default 24h; offline: any time)",
+    )
+    runs.add_argument("--limit", type=int, default=200, metavar="N", help="at most N runs, the newest (200)")
+    runs.add_argument("--workflow", metavar="WPID", help="only runs of this workflow (wpid_...)")
+    runs.add_argument("--json", action="store_true", help="print the debugkit.fleet/1 JSON document only")
+    runs.add_argument("--jsonl", metavar="FILE", help="also write one triage row per run, a JSON object a line")
+    runs.add_argument("--html", metavar="FILE", help="also write a self-contained overview page")
+    runs.add_argument("--reports", metavar="DIR", help="also write each run's HTML report there (linked from --html)")
+
     fetch = commands.add_parser(
         "fetch",
         parents=[api],
@@ -217,6 +247,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _bundle(args)
         if args.command == "annotate":
             return _annotate(args)
+        if args.command == "runs":
+            return _runs(args)
     except DebugkitError as exc:
         sys.stderr.write(f"debugkit: error: {exc}\n")
         return exc.exit_code
@@ -353,6 +385,29 @@ def _annotate(args: argparse.Namespace) -> int:
             if action.element_id and action.element_id in locations:
                 sys.stderr.write(f"  {action.element_id}: {describe(locations[action.element_id], step)}\n")
     return EXIT_OK
+
+
+def _runs(args: argparse.Namespace) -> int:
+    from debugkit.fleet.command import RunsOptions, run
+    from debugkit.fleet.listing import parse_statuses
+
+    options = RunsOptions(
+        path=Path(args.path) if args.path else None,
+        statuses=parse_statuses(args.status) if args.status is not None else None,
+        since=args.since,
+        limit=args.limit,
+        workflow=args.workflow,
+        json=args.json,
+        jsonl=Path(args.jsonl) if args.jsonl else None,
+        html=Path(args.html) if args.html else None,
+        reports=Path(args.reports) if args.reports else None,
+        quiet=args.quiet,
+        cache_dir=args.cache_dir,
+        refresh=args.refresh,
+        concurrency=args.concurrency,
+        wait_seconds=_wait_seconds(args),
+    )
+    return run(options, lambda: _client(args))
 
 
 def _client(args: argparse.Namespace):

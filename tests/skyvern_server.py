@@ -4,6 +4,12 @@
 run folders (docs/run-folder.md; fixtures/runs/*, fixtures/real/*) through the routes a triage
 client uses (spec ../shared/skyvern-artifacts.md §1, checked against the real runs):
 
+    GET /v1/runs?page=&page_size=&status=&run_type=&search_key=
+                                          top-level runs newest first (created_at), offset pages; page and
+                                          page_size 1..100, status/run_type repeat (422 for an unknown value
+                                          or a comma list); items {task_run_id, run_id, task_run_type, status,
+                                          title, started_at, finished_at, created_at, workflow_permanent_id,
+                                          workflow_deleted, script_run, trigger_type}
     GET /v1/runs/{run_id}                 run.json (404 {"detail": "Run not found <id>"})
     GET /v1/runs/{run_id}/artifacts       rows ascending created_at; ?artifact_type=X&artifact_type=Y;
                                           tsk_v2_ ids answer [], wr_ ids the union of their tasks' rows
@@ -47,7 +53,10 @@ real runs' removed recordings) answer 404 {"detail": "Artifact content not found
 
 Faults (``server.faults``, a ``Faults`` dataclass; mutable while running, all off by default):
 each ``*_first_n`` counter fires on the next n matching requests, counting down to 0 (thread-safe),
-so retries then succeed; ``fault_path_prefix`` scopes every switch to paths starting with it;
+so retries then succeed; ``fault_path_prefix`` scopes every switch to paths starting with it,
+``fault_path_pattern`` to paths a regex fullmatches (both when both are set); ``spare_first_n``
+lets the next n matching requests through untouched first (a 429 on the 2nd page of a listing:
+pattern ``r"/v1/runs/?"``, spare 1, rate limit 1);
 ``faults.fired`` counts what fired. A request takes at most one of drop / rate limit / 5xx.
 ``expire_signed_urls_first_n`` counts responses (an artifact list, a get, a /signed-url) that mint
 signed URLs, not single URLs; local-mode answers mint none and do not consume it.
@@ -56,7 +65,8 @@ Other knobs: ``SkyvernTestServer(separate_s3_origin=True)`` puts the fake S3 on 
 (another origin, like real S3: a client that sends its key to its own origin only then sends none
 there); ``server.clock`` replaces ``time.time`` for expiry checks (expire URLs without sleeping);
 ``server.log`` / ``records(prefix)`` / ``count(prefix)`` list requests in arrival order;
-``server.names`` maps "real/<folder>", "runs/<folder>", "wr", "task_v2" to run ids.
+``server.names`` maps "real/<folder>", "runs/<folder>", "wr", "task_v2" to run ids;
+``server.add_run_copies(folders, 200)`` serves many runs cheaply (fixture runs under fresh ids and times).
 Inside pytest import it as ``skyvern_server`` (pytest puts tests/ on sys.path); elsewhere as
 ``tests.skyvern_server`` with the repo root on sys.path.
 
@@ -98,7 +108,7 @@ import time
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -158,6 +168,13 @@ ARTIFACT_TYPES = frozenset(
         "eval_rubrics",
     }
 )
+RUN_STATUSES = ("created", "queued", "running", "failed", "terminated", "canceled", "timed_out", "completed", "paused")
+RUN_TYPES = (
+    "task_v1", "task_v2", "task_v3", "workflow_run", "openai_cua", "anthropic_cua", "ui_tars", "yutori_navigator",
+)
+MAX_RUNS_PAGE = 100  # GET /v1/runs: page 1..100, page_size 1..100 (422 outside)
+MAX_RUNS_PAGE_SIZE = 100
+SEARCHED_FIELDS = ("run_id", "workflow_permanent_id", "title")  # search_key: a case-insensitive substring of any
 ARCHIVE_TYPES = frozenset({"step_archive", "task_archive"})
 SENSITIVE_TYPES = frozenset({"recording", "session_replay"})
 TEXT_PLAIN_TYPES = frozenset({"llm_prompt", "visible_elements_tree_in_prompt", "browser_console_log", "skyvern_log"})
@@ -237,11 +254,23 @@ class Faults:
     # Skyvern adds them when the browser context closes
     late_network_seconds: float = 0.0
     fault_path_prefix: str | None = None  # scope every switch to paths starting with this
+    fault_path_pattern: str | None = None  # ... and/or to paths this regex fullmatches (r"/v1/runs/?": the listing)
+    spare_first_n: int = 0  # the next n matching requests pass untouched (no drop, 429, 5xx or truncation)
     fired: dict[str, int] = field(default_factory=dict)  # name -> times fired
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def applies(self, path: str) -> bool:
-        return self.fault_path_prefix is None or path.startswith(self.fault_path_prefix)
+        if self.fault_path_prefix is not None and not path.startswith(self.fault_path_prefix):
+            return False
+        return self.fault_path_pattern is None or re.fullmatch(self.fault_path_pattern, path) is not None
+
+    def spare(self, path: str) -> bool:
+        """Consume one ``spare_first_n`` if the path matches: this request gets no fault (thread-safe)."""
+        with self._lock:
+            if self.spare_first_n <= 0 or not self.applies(path):
+                return False
+            self.spare_first_n -= 1
+            return True
 
     def take(self, name: str, path: str) -> bool:
         """Consume one ``<name>_first_n`` if it is set and the path matches (thread-safe)."""
@@ -266,6 +295,8 @@ class Faults:
             self.late_network_seconds = 0.0
             self.always_5xx = False
             self.fault_path_prefix = None
+            self.fault_path_pattern = None
+            self.spare_first_n = 0
             self.retry_after_seconds = 1
             self.server_error_status = 503
             self.fired.clear()
@@ -674,19 +705,20 @@ class _Handler(BaseHTTPRequestHandler):
             faults = owner.faults
             if faults.latency_seconds > 0 and faults.applies(path):
                 time.sleep(faults.latency_seconds)
-            if faults.take("drop_connection", path):
+            spared = faults.spare(path)
+            if not spared and faults.take("drop_connection", path):
                 record.fault = "drop_connection"
                 self._drop()
                 return
-            if faults.take("rate_limit", path):
+            if not spared and faults.take("rate_limit", path):
                 record.fault = "rate_limit"
                 response = _detail(429, "Too Many Requests")
                 response.headers["retry-after"] = _retry_after_text(faults.retry_after_seconds)
-            elif faults.always_5xx and faults.applies(path):
+            elif not spared and faults.always_5xx and faults.applies(path):
                 faults.note("always_5xx")
                 record.fault = "always_5xx"
                 response = _server_error(faults.server_error_status)
-            elif faults.take("server_error", path):
+            elif not spared and faults.take("server_error", path):
                 record.fault = "server_error"
                 response = _server_error(faults.server_error_status)
             else:
@@ -695,7 +727,7 @@ class _Handler(BaseHTTPRequestHandler):
                 except Exception as exc:  # the spec's unhandled-exception shape
                     response = _json(500, {"error": f"Unexpected error: {type(exc).__name__}"})
             truncate = 200 <= response.status < 300 and bool(response.body) and method != "HEAD"
-            if truncate and faults.take("truncate_body", path):
+            if truncate and not spared and faults.take("truncate_body", path):
                 record.fault = "truncate_body"
                 self._send(response, record, method, truncate=True)
             else:
@@ -744,6 +776,7 @@ def _server_error(status: int) -> _Response:
 
 _Route = tuple[str, re.Pattern[str]]
 _ROUTES: list[_Route] = [
+    ("runs", re.compile(r"/v1/runs")),
     ("run", re.compile(r"/v1/runs/([^/]+)")),
     ("run_artifacts", re.compile(r"/v1/runs/([^/]+)/artifacts")),
     ("run_timeline", re.compile(r"/v1/runs/([^/]+)/timeline")),
@@ -883,7 +916,45 @@ class SkyvernTestServer:
         """Serve a task run folder (run.json, task.json, steps.json, actions.json, artifacts.json,
         files/ or artifact_files/). Returns the run id; ``names[name or "<parent>/<folder>"]`` too."""
         folder = Path(path)
-        data = _read_folder(folder)
+        return self._add_task_run(folder, _read_folder(folder), mode, name or f"{folder.parent.name}/{folder.name}")
+
+    def add_run_copies(
+        self,
+        folders: Iterable[str | Path],
+        count: int,
+        *,
+        newest: datetime | None = None,
+        spacing_seconds: int = 300,
+        mode: str = "local",
+    ) -> list[str]:
+        """``count`` task runs copied from ``folders`` (taken in turn) under fresh ids and times, for
+        listings and fleet triage: copy i is created ``newest - i * spacing_seconds`` (default newest:
+        ten minutes ago, so every copy has finished long enough ago for its HAR to be final). Every
+        ``tsk_``/``stp_``/``a_`` id and every ISO time in the copy's documents and text files (HAR,
+        console log, HTML, JSON) moves with it, so each copy triages like its folder. Unbundled folders
+        only (their files are rewritten; ``mode="bundled"`` bundles the copy afterwards). Returns the
+        run ids, newest first."""
+        sources = [Path(p) for p in folders]
+        if not sources or count < 0:
+            raise ValueError("add_run_copies needs at least one folder and a count >= 0")
+        start = (newest or datetime.now(UTC).replace(tzinfo=None) - timedelta(minutes=10)).replace(microsecond=0)
+        made: list[str] = []
+        for index in range(count):
+            folder = sources[index % len(sources)]
+            data = _read_folder(folder)
+            if any(r.get("bundle_key") for r in data.rows):
+                raise ValueError(f"{folder}: a bundled folder cannot be copied (its files are ZIPs)")
+            created = datetime.fromisoformat(str(data.run.get("created_at"))).replace(tzinfo=None, microsecond=0)
+            shift = start - timedelta(seconds=index * spacing_seconds) - created
+            with self._lock:
+                moved = _moved_folder(data, shift, self._taken_ids())
+                made.append(self._add_task_run(folder, moved, mode, None))
+        return made
+
+    def _taken_ids(self) -> set[str]:
+        return set(self._runs) | set(self._tasks) | set(self._artifacts)
+
+    def _add_task_run(self, folder: Path, data: _FolderData, mode: str, name: str | None) -> str:
         run = copy.deepcopy(data.run)
         run_id = str(run.get("run_id") or "")
         run_type = str(run.get("run_type") or "task_v1")
@@ -901,7 +972,8 @@ class SkyvernTestServer:
                 task_ids=[task.task_id],
                 mode=task.mode,
             )
-            self.names[name or f"{folder.parent.name}/{folder.name}"] = run_id
+            if name is not None:
+                self.names[name] = run_id
         return run_id
 
     def add_workflow_run(
@@ -1273,6 +1345,53 @@ class SkyvernTestServer:
         handler = getattr(self, f"_route_{route}")
         return handler(path, query, *match.groups())
 
+    def _route_runs(self, path: str, query: dict[str, list[str]]) -> _Response:
+        """``GET /v1/runs``: top-level runs newest first (``created_at``), offset pages, the item shape of
+        Skyvern's run list (``task_run_type``, not ``run_type``); ``status``/``run_type`` repeat."""
+        numbers: dict[str, int] = {}
+        for name, default, highest in (("page", 1, MAX_RUNS_PAGE), ("page_size", 10, MAX_RUNS_PAGE_SIZE)):
+            value = _query_int(query, name, default, highest)
+            if isinstance(value, _Response):
+                return value
+            numbers[name] = value
+        for name, allowed in (("status", RUN_STATUSES), ("run_type", RUN_TYPES)):
+            bad = _check_enum(query, name, allowed)
+            if bad is not None:
+                return bad
+        statuses = set(query.get("status") or [])
+        run_types = set(query.get("run_type") or [])
+        search = (query.get("search_key") or [""])[0].lower()
+        with self._lock:
+            rows = [self._run_row(run) for run in self._runs.values()]
+        rows = [
+            row
+            for row in rows
+            if (not statuses or row["status"] in statuses)
+            and (not run_types or row["task_run_type"] in run_types)
+            and (not search or any(search in str(row[k] or "").lower() for k in SEARCHED_FIELDS))
+        ]
+        rows.sort(key=lambda row: (str(row["created_at"] or ""), row["run_id"]), reverse=True)
+        start = (numbers["page"] - 1) * numbers["page_size"]
+        return _json(200, rows[start : start + numbers["page_size"]])
+
+    def _run_row(self, run: _Run) -> dict[str, Any]:
+        body = run.body
+        request = body.get("run_request") if isinstance(body.get("run_request"), dict) else {}
+        return {
+            "task_run_id": f"tr_{_id_number(run.run_id)}",
+            "run_id": run.run_id,
+            "task_run_type": run.run_type,
+            "status": body.get("status"),
+            "title": request.get("title"),
+            "started_at": body.get("started_at"),
+            "finished_at": body.get("finished_at"),
+            "created_at": body.get("created_at"),
+            "workflow_permanent_id": request.get("workflow_id") if run.run_type == "workflow_run" else None,
+            "workflow_deleted": False,
+            "script_run": False,
+            "trigger_type": None,
+        }
+
     def _route_run(self, path: str, query: dict[str, list[str]], run_id: str) -> _Response:
         run = self._runs.get(run_id)
         if run is None:
@@ -1480,20 +1599,9 @@ class SkyvernTestServer:
     def _route_tasks(self, path: str, query: dict[str, list[str]]) -> _Response:
         numbers: dict[str, int] = {}
         for name, default in (("page", 1), ("page_size", 10)):
-            text = (query.get(name) or [str(default)])[0]
-            try:
-                value = int(text)
-            except ValueError:
-                return _validation_error(
-                    ["query", name],
-                    "Input should be a valid integer, unable to parse string as an integer",
-                    text,
-                    "int_parsing",
-                )
-            if value < 1:
-                return _validation_error(
-                    ["query", name], "Input should be greater than or equal to 1", text, "greater_than_equal", {"ge": 1}
-                )
+            value = _query_int(query, name, default)
+            if isinstance(value, _Response):
+                return value
             numbers[name] = value
         order = (query.get("order") or ["desc"])[0]
         sort = (query.get("sort") or ["created_at"])[0]
@@ -1565,6 +1673,89 @@ class SkyvernTestServer:
 
 
 # --- helpers -------------------------------------------------------------------------------------
+
+
+def _query_int(query: dict[str, list[str]], name: str, default: int, highest: int | None = None) -> int | _Response:
+    """A FastAPI ``Query(default, ge=1[, le=highest])`` integer, or its 422."""
+    text = (query.get(name) or [str(default)])[0]
+    try:
+        value = int(text)
+    except ValueError:
+        message = "Input should be a valid integer, unable to parse string as an integer"
+        return _validation_error(["query", name], message, text, "int_parsing")
+    if value < 1:
+        return _validation_error(
+            ["query", name], "Input should be greater than or equal to 1", text, "greater_than_equal", {"ge": 1}
+        )
+    if highest is not None and value > highest:
+        return _validation_error(
+            ["query", name], f"Input should be less than or equal to {highest}", text, "less_than_equal",
+            {"le": highest},
+        )
+    return value
+
+
+def _check_enum(query: dict[str, list[str]], name: str, allowed: tuple[str, ...]) -> _Response | None:
+    """A repeatable enum query parameter (``?status=failed&status=terminated``): a 422 for any value
+    not in ``allowed``, as FastAPI answers (a comma list is one value, and not a valid one)."""
+    for index, value in enumerate(query.get(name) or []):
+        if value not in allowed:
+            expected = ", ".join(f"'{v}'" for v in allowed[:-1]) + f" or '{allowed[-1]}'"
+            return _validation_error(
+                ["query", name, index], f"Input should be {expected}", value, "enum", {"expected": expected}
+            )
+    return None
+
+
+_IDS = re.compile(r"(?<![A-Za-z0-9])(?:tsk|stp|a)_\d+(?!\d)")
+_ISO = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?!\d)")
+
+
+def _moved_folder(data: _FolderData, shift: timedelta, taken: set[str]) -> _FolderData:
+    """``data`` under fresh ids, every ISO time moved by ``shift`` (whole seconds: fractions and zone
+    suffixes stay as written). An id keeps its prefix; its number moves by the shift's seconds in
+    the top 32 bits (Skyvern ids carry their creation time there), then up to the first free one."""
+    seconds = int(shift.total_seconds())
+    ids: dict[str, str] = {}
+    texts = [data.run_raw.decode(), json.dumps([data.task, data.steps, data.actions, data.rows])]
+    for text in texts:
+        for old in _IDS.findall(text):
+            if old in ids:
+                continue
+            prefix, number = old.split("_", 1)
+            moved = int(number) + (seconds << 32)
+            while f"{prefix}_{moved}" in taken or moved <= 0:
+                moved += 1
+            ids[old] = f"{prefix}_{moved}"
+            taken.add(ids[old])
+
+    def rewrite(text: str) -> str:
+        text = _IDS.sub(lambda m: ids.get(m.group(0), m.group(0)), text)
+        return _ISO.sub(lambda m: (datetime.fromisoformat(m.group(1)) + timedelta(seconds=seconds)).isoformat(), text)
+
+    def moved_json(value: Any) -> Any:
+        return json.loads(rewrite(json.dumps(value)))
+
+    blobs: dict[str, bytes] = {}
+    for artifact_id, blob in data.blobs.items():
+        try:
+            text = blob.decode("utf-8")
+        except UnicodeDecodeError:
+            blobs[ids.get(artifact_id, artifact_id)] = blob  # images, ZIPs: as they are
+            continue
+        blobs[ids.get(artifact_id, artifact_id)] = blob if "\x00" in text else rewrite(text).encode()
+    run_raw = rewrite(data.run_raw.decode()).encode()
+    task_raw = rewrite(data.task_raw.decode()).encode() if data.task_raw is not None else None
+    return _FolderData(
+        run=json.loads(run_raw),
+        run_raw=run_raw,
+        task=json.loads(task_raw) if task_raw is not None else None,
+        task_raw=task_raw,
+        steps=moved_json(data.steps),
+        actions=moved_json(data.actions),
+        rows=moved_json(data.rows),
+        blobs=blobs,
+    )
 
 
 def _content_type(kind: str, uri: str) -> str:

@@ -911,3 +911,37 @@ def test_bundle_report_opens_clean_and_shows_no_secret(tmp_path, offline_page) -
         assert value not in text, kind
     assert watch.clean(), watch.summary()
     assert len(watch.allowed) == 1
+
+
+# --- the fleet overview (debugkit runs --html; tests/test_fleet.py has the checks without a browser) ----
+
+
+def test_fleet_overview_opens_offline_with_hostile_text_and_report_links(tmp_path, offline_page) -> None:  # noqa: F811
+    from urllib.parse import unquote
+
+    from test_fleet import SCRIPT_PAYLOAD as FLEET_SCRIPT
+    from test_fleet import hostile_runs
+
+    from debugkit.cli import main
+
+    runs = hostile_runs(tmp_path / "runs")
+    page_path = tmp_path / "out" / "fleet.html"
+    page_path.parent.mkdir()
+    assert main(["runs", str(runs), "--html", str(page_path), "--reports", str(tmp_path / "out" / "r"), "--quiet"]) == 0
+    page, watch = offline_page(page_path)
+    assert page.evaluate("document.scripts.length") == 0
+    assert page.evaluate("window.__pwned") is None
+    assert page.evaluate("document.querySelectorAll('img').length") == 0
+    rows = page.locator("#clusters tbody tr")
+    assert rows.count() == 2
+    assert "element_disabled" in rows.nth(0).inner_text() or "element_disabled" in rows.nth(1).inner_text()
+    assert FLEET_SCRIPT in page.inner_text("#clusters")  # the button's text, shown as text
+    page.locator("#clusters tbody tr a[href^='#']").first.click()
+    assert page.evaluate("location.hash") == "#c1" and page.locator("#c1").is_visible()
+    links = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
+    files = {link.split("#")[0] for link in links} - {page_path.resolve().as_uri()}
+    assert files and all(link.startswith("file://") for link in files)
+    for link in files:
+        assert Path(unquote(link.removeprefix("file://"))).is_file(), link
+    page.wait_for_timeout(100)
+    assert watch.clean(), watch.summary()
