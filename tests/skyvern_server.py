@@ -51,6 +51,9 @@ so retries then succeed; ``fault_path_prefix`` scopes every switch to paths star
 ``faults.fired`` counts what fired. A request takes at most one of drop / rate limit / 5xx.
 ``expire_signed_urls_first_n`` counts responses (an artifact list, a get, a /signed-url) that mint
 signed URLs, not single URLs; local-mode answers mint none and do not consume it.
+``never_answer`` makes matching requests hang (read, never answered, until the server stops);
+``auth_detail`` is the 403 detail for a missing or wrong key ("Could not validate credentials" is what
+the real server says to a wrong one).
 
 Other knobs: ``SkyvernTestServer(separate_s3_origin=True)`` puts the fake S3 on a second port
 (another origin, like real S3: a client that sends its key to its own origin only then sends none
@@ -231,6 +234,9 @@ class Faults:
     truncate_body_first_n: int = 0  # 2xx: declare the full Content-Length, send half the body, close
     latency_seconds: float = 0.0  # slept before every matching request
     always_5xx: bool = False  # every matching request gets server_error_status (a dead server)
+    never_answer: bool = False  # read the request, then answer nothing until the server stops (a hung server)
+    auth_detail: str = "Invalid credentials"  # the 403 detail for a missing or wrong key (real Skyvern 1.0.56
+    #                                           answers "Could not validate credentials" to a wrong key)
     fault_path_prefix: str | None = None  # scope every switch to paths starting with this
     fired: dict[str, int] = field(default_factory=dict)  # name -> times fired
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -259,6 +265,8 @@ class Faults:
                 setattr(self, f"{name}_first_n", 0)
             self.latency_seconds = 0.0
             self.always_5xx = False
+            self.never_answer = False
+            self.auth_detail = "Invalid credentials"
             self.fault_path_prefix = None
             self.retry_after_seconds = 1
             self.server_error_status = 503
@@ -668,6 +676,12 @@ class _Handler(BaseHTTPRequestHandler):
             faults = owner.faults
             if faults.latency_seconds > 0 and faults.applies(path):
                 time.sleep(faults.latency_seconds)
+            if faults.never_answer and faults.applies(path):
+                faults.note("never_answer")
+                record.fault = "never_answer"
+                owner._stopping.wait()
+                self.close_connection = True
+                return
             if faults.take("drop_connection", path):
                 record.fault = "drop_connection"
                 self._drop()
@@ -793,12 +807,14 @@ class SkyvernTestServer:
         self._threads: list[threading.Thread] = []
         self._connections: set[socket.socket] = set()
         self._conn_lock = threading.Lock()
+        self._stopping = threading.Event()
 
     # --- lifecycle ------------------------------------------------------------------------------
 
     def start(self) -> SkyvernTestServer:
         if self._servers:
             return self
+        self._stopping.clear()
         listeners = ["api", "s3"] if self.separate_s3_origin else ["api"]
         for listener in listeners:
             httpd = _HTTPServer(self, listener)
@@ -819,6 +835,7 @@ class SkyvernTestServer:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()  # handlers told never to answer give up now
         servers, self._servers = self._servers, []
         for httpd in servers:
             httpd.shutdown()
@@ -1254,7 +1271,7 @@ class SkyvernTestServer:
             return self._artifact_content(match.group(1), path, query, headers)
         key = headers.get("x-api-key")
         if key is None or not hmac.compare_digest(key.encode(), self.api_key.encode()):
-            return _detail(403, "Invalid credentials")
+            return _detail(403, self.faults.auth_detail)
         handler = getattr(self, f"_route_{route}")
         return handler(path, query, *match.groups())
 
