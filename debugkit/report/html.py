@@ -54,7 +54,8 @@ from debugkit.analysis.diagnose import describe_element
 from debugkit.analysis.triage import Triage
 from debugkit.locate import Location, chosen_ids, crop, describe, locate_actions, locate_step, overlay_items
 from debugkit.model import ConsoleLine, Element, NetworkEntry, Screenshot, StepData
-from debugkit.redaction.patterns import is_secret_field, mask, redact_text, redact_url
+from debugkit.redaction.patterns import redact_text, redact_url
+from debugkit.redaction.policy import TYPING_ACTIONS, is_placeholder, is_secret_field, mask, shown_typed, typed_kind
 from debugkit.report.images import CROP_FORMAT, IMAGE_BUDGET, ImageSet
 from debugkit.timeutil import iso
 
@@ -73,9 +74,6 @@ ATTRIBUTE_LIMIT = 300
 CARD_REQUEST_LIMIT = 40  # successful requests listed in an action card (all failures are listed)
 CARD_CONSOLE_LIMIT = 40
 MIN_SCRUB_LENGTH = 4  # shorter secret values are masked where they are typed, not searched for in text
-# A value the redaction stage (debugkit.redaction) already replaced: shown as it is, never re-masked.
-_PLACEHOLDER = re.compile(r"^\[REDACTED(:[^\]]*)?\]$")
-TYPING_ACTIONS = frozenset({"input_text", "paste_text", "send_keys", "fill"})
 OUTCOME_CLASS = {
     "succeeded": "ok",
     "failed": "bad",
@@ -270,7 +268,7 @@ class _Builder:
             element = view.element.element if view.element else None
             label = view.element.label if view.element else None
             text = view.action.text
-            if text and view.action.action_type in TYPING_ACTIONS and is_secret_field(element, label):
+            if text and typed_kind(view.action.action_type, element, label):
                 values.add(text)
             if element is not None and is_secret_field(element, label):
                 value = element.attributes.get("value")
@@ -278,7 +276,7 @@ class _Builder:
                     values.add(value)
         variants: set[str] = set()
         for value in values:
-            if len(value) < MIN_SCRUB_LENGTH or _PLACEHOLDER.match(value):
+            if len(value) < MIN_SCRUB_LENGTH or is_placeholder(value):
                 continue
             variants.update({value, quote(value, safe=""), quote_plus(value), value.strip()})
         return sorted((v for v in variants if len(v) >= MIN_SCRUB_LENGTH), key=len, reverse=True)
@@ -846,12 +844,10 @@ class _Builder:
         if text is None or view.action.action_type not in TYPING_ACTIONS:
             return None, False, False
         join = view.element
-        secret = is_secret_field(join.element if join else None, join.label if join else None)
-        if secret and self.redact:
-            masked = _mask_value(text)  # a placeholder from upstream redaction stays as it is
-            if masked == text and view.action.text_length:
-                masked = f"{text} ({view.action.text_length} chars)"
-            return masked, True, True
+        kind = typed_kind(view.action.action_type, join.element if join else None, join.label if join else None)
+        secret = kind is not None
+        if (secret and self.redact) or is_placeholder(text):
+            return shown_typed(text, secret=secret, length=view.action.text_length), True, secret
         return self._text(text), False, secret
 
     def _element(self, view: ActionView) -> dict[str, Any] | None:
@@ -1033,7 +1029,7 @@ def _where(step_id: str | None, labels: dict[str, str]) -> str:
 
 def _mask_value(value: str) -> str:
     """``[masked: N chars]``, unless the redaction stage already replaced the value."""
-    return value if _PLACEHOLDER.match(value) else mask(value)
+    return shown_typed(value, secret=True)
 
 
 def _action_screenshot(view: ActionView) -> Screenshot | None:
