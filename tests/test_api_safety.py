@@ -48,3 +48,12 @@ def test_a_failed_fetch_leaves_no_folder_behind(skyvern_server: SkyvernTestServe
     assert not (tmp_path / run_id).exists()
     done = cli(skyvern_server, "triage", run_id, cwd=tmp_path, env={"DEBUGKIT_CACHE_DIR": str(tmp_path / "c")})
     assert done.returncode == 2 and "not found" in done.stderr and "no Skyvern run found" not in done.stderr
+
+
+def test_an_empty_folder_named_like_the_run_is_not_taken_for_the_run(skyvern_server, tmp_path: Path):
+    run_id = skyvern_server.names["real/success"]
+    (tmp_path / run_id).mkdir()  # what an older debugkit's failed fetch left
+    done = cli(skyvern_server, "triage", run_id, "--json", "--no-render", cwd=tmp_path,
+               env={"DEBUGKIT_CACHE_DIR": str(tmp_path / "cache")})
+    assert done.returncode == 0, done.stderr
+    assert skyvern_server.count(f"/v1/runs/{run_id}") >= 1

@@ -1,4 +1,4 @@
-"""Sources read regular files only: no symbolic link, FIFO, device or socket inside a run."""
+"""Sources read regular files only, and the bundle copies nothing over its caps."""
 
 from __future__ import annotations
 
@@ -7,14 +7,19 @@ import json
 import os
 import shutil
 import stat
+import struct
 import subprocess
 import sys
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
 
+import debugkit.report.bundle_members as bundle_members
 from debugkit.cli import main
+from debugkit.load import load_run
+from debugkit.sources import open_source
 from debugkit.sources.zipsafe import SafeZip
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -60,8 +65,10 @@ def test_a_symlink_in_a_run_folder_ships_no_local_file(checkout: Path, tmp_path:
     prompt = artifact_file(checkout, "llm_prompt")
     prompt.unlink()
     prompt.symlink_to(local_file(tmp_path))
-    _, everything = bundle_text(checkout, tmp_path / "t.zip")
+    archive, everything = bundle_text(checkout, tmp_path / "t.zip")
     assert LOCAL_HOST_FILE.encode() not in everything
+    left_out = json.loads(archive.read("manifest.json"))["left_out"]
+    assert any(i["artifact_type"] == "llm_prompt" and "symbolic link" in i["reason"] for i in left_out)
     tree = artifact_file(checkout, "visible_elements_tree")
     tree.unlink()
     tree.symlink_to(local_file(tmp_path))
@@ -115,3 +122,36 @@ def test_a_symlink_member_of_a_zip_is_refused():
     safe = SafeZip.open(out.getvalue(), "step.zip")
     assert safe.refused == {"screenshot_llm_0.png": "a symbolic link"}
     assert safe.names() == ["scrape.html"]
+
+
+def _png_bomb() -> bytes:
+    """A PNG whose header claims 100000x100000 pixels (its data is a few rows of zeros)."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", 100_000, 100_000, 1, 0, 0, 0, 0)
+    data = zlib.compress(b"\x00" * (1 + 12_500) * 8)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
+
+
+def test_a_png_bomb_is_not_copied_into_the_bundle(checkout: Path, tmp_path: Path):
+    shot = artifact_file(checkout, "screenshot_llm")
+    bomb = _png_bomb()
+    shot.write_bytes(bomb)
+    archive, _ = bundle_text(checkout, tmp_path / "t.zip")
+    assert all(archive.read(n) != bomb for n in archive.namelist())
+    assert load_run(open_source(checkout)).steps  # the rest still reads
+    manifest = json.loads(archive.read("manifest.json"))
+    assert any("too large" in p["detail"] for p in manifest["unavailable_artifacts"])
+
+
+def test_members_over_the_cap_are_left_out(checkout: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A damaged HAR of 200 MB would go straight into the ticket: the per-member cap applies to what is copied."""
+    monkeypatch.setattr(bundle_members, "MAX_MEMBER_BYTES", 64_000)
+    har = next((checkout / "artifact_files").glob("*__har__*"))
+    har.write_bytes(har.read_bytes()[:-200] + b"\x00garbage" * 10_000)  # damaged, and over the (lowered) cap
+    archive, _ = bundle_text(checkout, tmp_path / "t.zip")
+    assert "network.har" not in archive.namelist()
+    left_out = json.loads(archive.read("manifest.json"))["left_out"]
+    assert any(i["name"] == "network.har" and "cap" in i["reason"] for i in left_out)

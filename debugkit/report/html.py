@@ -54,6 +54,7 @@ from debugkit.analysis.diagnose import describe_element
 from debugkit.analysis.triage import Triage
 from debugkit.locate import Location, chosen_ids, crop, describe, locate_actions, locate_step, overlay_items
 from debugkit.model import ConsoleLine, Element, NetworkEntry, Screenshot, StepData
+from debugkit.redaction.masking import LEFT_OUT
 from debugkit.redaction.patterns import redact_text, redact_url
 from debugkit.redaction.policy import TYPING_ACTIONS, is_placeholder, is_secret_field, mask, shown_typed, typed_kind
 from debugkit.report.images import CROP_FORMAT, IMAGE_BUDGET, ImageSet
@@ -366,7 +367,19 @@ class _Builder:
             )
         if crops:
             notes.append(f"{crops} element picture(s) were left out to keep the report small.")
+        hidden = self._left_out_shots()
+        if hidden:
+            notes.append(
+                f"{hidden} screenshot(s) were left out: they may show a secret field that could not be masked "
+                "with confidence (each placeholder says why)."
+            )
         return " ".join(notes) or None
+
+    def _left_out_shots(self) -> int:
+        """Screenshots the masking left out (debugkit.redaction.masking): a placeholder each."""
+        shots = [s for v in self.t.steps for s in [*v.step.screenshots_llm, *v.step.screenshots_action]]
+        shots += [v.step.screenshot_final for v in self.t.steps if v.step.screenshot_final is not None]
+        return sum(1 for s in shots if s.error and s.error.startswith(LEFT_OUT))
 
     # -- header --------------------------------------------------------------------------------
 
@@ -573,10 +586,17 @@ class _Builder:
             if picture is not None and picture.src
             else "picture left out to keep the report small"
             if picture is not None and picture.omitted
-            else "no picture: the screenshot could not be read",
+            else self._no_picture(step, location),
             "href": href,
             "alt": self._text(f"where {view.action.element_id or 'the click'} was: {describe(location, step)}", 600),
         }
+
+    def _no_picture(self, step: StepData, location: Location) -> str:
+        shots = step.screenshots_llm
+        shot = shots[location.tile] if location.tile is not None and 0 <= location.tile < len(shots) else None
+        if shot is not None and shot.error and shot.error.startswith(LEFT_OUT):
+            return f"no picture: the screenshot was {self._text(shot.error, 300)}"
+        return "no picture: the screenshot could not be read"
 
     def _lightbox_ids(self) -> set[str]:
         if self._lightboxes is None:  # the images are encoded by now
