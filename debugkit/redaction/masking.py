@@ -35,7 +35,7 @@ from debugkit.model import RunData, Screenshot, StepData
 from debugkit.redaction.register import register
 from debugkit.redaction.screens import SecretField, secret_fields
 
-MIN_CONFIDENCE = 0.6  # below this a location is a guess: the screenshots it would mask are left out
+MIN_CONFIDENCE = 0.8  # below this a location is a guess (e.g. a re-render not checked against the pixels)
 PAD = 4  # pixels added around an exact box
 PAD_APPROXIMATE = 8  # ... around a re-rendered (approximate) one
 MAX_PIXELS = 40_000_000  # larger images are not decoded for masking, nor copied anywhere
@@ -177,13 +177,15 @@ class _StepPlan:
                 targets.append(_Target(label, problem=f"a {item.kind} value was typed without an element to mask"))
                 continue
             location = known.get(item.element_id)
-            how = ""
+            how = why = ""
             if not _confident(location) and item.frame_chain:
                 frame = known.get(item.frame_chain[0])
                 if _confident(frame):
                     location, how = frame, f" (masked with its whole iframe {item.frame_chain[0]})"
+                else:
+                    why = f"; its iframe {item.frame_chain[0]} neither: {_why(frame)}"
             if not _confident(location):
-                problem = f"{label} could not be placed with confidence: {_why(location)}"
+                problem = f"{label} could not be placed with confidence: {_why(location)}{why}"
                 targets.append(_Target(label, location, problem))
                 continue
             target = _Target(label + how, location)
