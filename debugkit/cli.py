@@ -448,7 +448,10 @@ def _run_fetch(client, run_id: str, options, *, quiet: bool):
     from debugkit.report.progress import FetchProgress
 
     with FetchProgress(enabled=not quiet and sys.stderr.isatty()) as progress:
-        return fetch_run(client, run_id, options, on_total=progress.set_total, on_done=progress.advance)
+        try:
+            return fetch_run(client, run_id, options, on_total=progress.set_total, on_done=progress.advance)
+        except OSError as exc:  # the folder cannot be written (permissions, a full disk, ...)
+            raise UsageError(f"cannot write {options.out_dir}: {exc.strerror or exc}") from None
 
 
 def _fetch_summary(report) -> dict:

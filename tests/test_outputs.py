@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_fetch import cli
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
@@ -111,3 +112,12 @@ def test_a_permission_problem_is_one_line_and_exit_2(run: Path):
         assert done.returncode == 2, done.stderr
         lines = done.stderr.strip().splitlines()
         assert len(lines) == 1 and "cannot write /sys/debugkit-out" in lines[0] and "internal error" not in lines[0]
+
+
+def test_fetch_into_a_folder_it_may_not_write_is_one_line_and_exit_2(skyvern_server):
+    if not os.path.isdir("/sys"):
+        pytest.skip("needs /sys, where nobody (root included) may create files")
+    done = cli(skyvern_server, "fetch", skyvern_server.names["real/success"], "-o", "/sys/debugkit-run")
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot write /sys/debugkit-run" in lines[0]
