@@ -42,9 +42,16 @@ def secret_values(run_dir: Path) -> list[str]:
     run = load_run(open_source(run_dir))
     values = [a.text for s in run.steps for a in s.actions if a.text and step_typed_kind(s, a)]
     capture = run_dir / "capture.json"
-    if capture.is_file():
-        listed = json.loads(capture.read_text()).get("secrets") or []
-        values += list(listed.values()) if isinstance(listed, dict) else list(listed)
+    if capture.is_file():  # "secrets": a list or a map of values, or of {"value": ...} objects
+        stack = [json.loads(capture.read_text()).get("secrets") or []]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, dict):
+                stack.extend([item["value"]] if "value" in item else item.values())
+            elif isinstance(item, list):
+                stack.extend(item)
+            elif isinstance(item, str):
+                values.append(item)
     return sorted({v for v in values if isinstance(v, str) and len(v.strip()) >= 4})
 
 
