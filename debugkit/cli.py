@@ -1,8 +1,9 @@
 """Command line: parse arguments, pick a source, run the pipeline, choose a reporter.
 
-Exit codes: 0 done (whatever the run's status), 2 bad usage or unreadable source (including a
-refused API key or an unknown run), 3 the API could not be reached or kept failing (try again
-later), 1 an internal error (a bug: please report it).
+Exit codes: 0 done (whatever the run's status), 2 bad usage, an unreadable source or an output that
+cannot be written (including a refused API key or an unknown run), 3 the API could not be reached or
+kept failing (try again later), 4 the bundle's redaction check refused, 1 an internal error (a bug:
+please report it).
 """
 
 from __future__ import annotations
@@ -275,15 +276,43 @@ def _close_browser() -> None:
         render.shutdown()
 
 
+def _source_path(args: argparse.Namespace) -> Path:
+    """The local source: the path given, or the cache folder of a run id (fetched when needed)."""
+    if getattr(args, "source_path", None) is None:
+        given = Path(args.source)
+        if looks_like_run_id(args.source) and not _has_content(given):
+            given = _cached_copy(args)
+        args.source_path = given
+    return args.source_path
+
+
+def _has_content(path: Path) -> bool:
+    """A path that exists and is not an empty folder (a failed fetch may have left one)."""
+    if not path.exists():
+        return False
+    try:
+        return not path.is_dir() or any(path.iterdir())
+    except OSError:
+        return True
+
+
+def _output(args: argparse.Namespace, path: Path, *, folder: bool = False) -> Path:
+    """Check an output path before any work: not inside or over the source, in an existing folder."""
+    from debugkit.outputs import check_output
+
+    sources = [Path(args.source)] if Path(args.source).exists() else []
+    if getattr(args, "source_path", None) is not None:
+        sources.append(args.source_path)
+    check_output(path, sources, folder=folder)
+    return path
+
+
 def _load(args: argparse.Namespace, *, redact: bool):
     """The source's raw and parsed run, redacted unless --no-redact."""
     from debugkit.load import load_run
     from debugkit.sources import open_source
 
-    source = args.source
-    if not Path(source).exists() and looks_like_run_id(source):
-        source = str(_cached_copy(args))
-    raw = open_source(source)
+    raw = open_source(str(_source_path(args)))
     run = load_run(raw)
     if not redact:
         return raw, run
@@ -328,21 +357,40 @@ def _triage(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     from debugkit.analysis.triage import analyse
-    from debugkit.report.html import default_filename, locate_for_report, write_html
+    from debugkit.outputs import write_output
+    from debugkit.report.html import default_filename, locate_for_report, render_html
 
     _warn_no_redact(args)
+    _source_path(args)
+    if args.output:
+        _output(args, Path(args.output))
     _, run = _load(args, redact=not args.no_redact)
     triage = analyse(run, step=args.step)
     triage.show_secrets = args.no_redact
     overlays = locate_for_report(triage, render=not args.no_render)
-    output = Path(args.output or default_filename(triage))
-    try:
-        size = write_html(triage, output, redact=not args.no_redact, overlays=overlays)
-    except OSError as exc:
-        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
+    output = _output(args, Path(args.output or default_filename(triage)))
+    masks = _mask(args, run, [view.step for view in triage.steps], overlays)
+    data = render_html(triage, redact=not args.no_redact, overlays=overlays).encode("utf-8")
+    write_output(output, data)
     if not args.quiet:
-        sys.stderr.write(f"wrote {output} ({size / 1e6:.1f} MB)\n")
+        sys.stderr.write(f"wrote {output} ({len(data) / 1e6:.1f} MB)\n")
+        _note_masks(masks)
     return EXIT_OK
+
+
+def _mask(args: argparse.Namespace, run, steps, overlays=None):
+    """Mask the secret fields on the screenshots about to be written (not with --no-redact)."""
+    if args.no_redact:
+        return None
+    from debugkit.redaction.masking import mask_run
+
+    return mask_run(run, steps=steps, locations=overlays, render=not args.no_render)
+
+
+def _note_masks(masks) -> None:
+    line = masks.summary() if masks is not None else None
+    if line:
+        sys.stderr.write(f"debugkit: note: {line}\n")
 
 
 def _bundle(args: argparse.Namespace) -> int:
@@ -351,39 +399,47 @@ def _bundle(args: argparse.Namespace) -> int:
     _warn_no_redact(args)
     if args.max_size <= 0:
         raise UsageError("--max-size must be above 0")
+    _source_path(args)
+    output = _output(args, Path(args.output))
     raw, run = _load(args, redact=False)  # the bundle redacts itself, and checks the result
     result = build_bundle(
-        raw, run, Path(args.output), redact=not args.no_redact, max_size=int(args.max_size * 1e6),
+        raw, run, output, redact=not args.no_redact, max_size=int(args.max_size * 1e6),
         api_keys=[args.api_key], render=not args.no_render,
     )
     if not args.quiet:
         redacted = sum(result.counts.values())
+        what = "not redacted" if args.no_redact else f"{redacted} secret value(s) redacted"
         sys.stderr.write(
-            f"wrote {result.path} ({result.size / 1e6:.1f} MB, {len(result.members)} files, "
-            f"{redacted} secret value(s) redacted"
+            f"wrote {result.path} ({result.size / 1e6:.1f} MB, {len(result.members)} files, {what}"
             + (f", {len(result.dropped)} dropped to fit" if result.dropped else "")
+            + (f", {len(result.left_out)} left out (see manifest.json)" if result.left_out else "")
             + ")\n"
         )
+        _note_masks(result.masks)
     return EXIT_OK
 
 
 def _annotate(args: argparse.Namespace) -> int:
-    from debugkit.locate import annotate_step, describe, find_step
+    from debugkit.locate import describe, find_step
 
     _warn_no_redact(args)
+    _source_path(args)
+    output = _output(args, Path(args.output), folder=True)
     _, run = _load(args, redact=not args.no_redact)
     step = find_step(run, args.step)
-    written, locations = annotate_step(
-        run, step.step_id, Path(args.output), render=not args.no_render, include_all=not args.chosen_only
-    )
+    masks = _mask(args, run, [step])
+    written, locations = _annotate_into(output, run, step, args)
     if not written:
-        raise UsageError(f"step {step.label} has no readable screenshot_llm to draw on")
+        left_out = masks.left_out if masks is not None else []
+        why = f" (left out: {left_out[0].left_out})" if left_out else ""
+        raise UsageError(f"step {step.label} has no readable screenshot_llm to draw on{why}")
     for path in written:
         sys.stdout.write(f"{path}\n")
     if not args.quiet:
         for action in step.actions:
             if action.element_id and action.element_id in locations:
                 sys.stderr.write(f"  {action.element_id}: {describe(locations[action.element_id], step)}\n")
+        _note_masks(masks)
     return EXIT_OK
 
 
@@ -410,6 +466,36 @@ def _runs(args: argparse.Namespace) -> int:
     return run(options, lambda: _client(args))
 
 
+def _annotate_into(output: Path, run, step, args: argparse.Namespace):
+    """Draw into a temporary folder beside ``output``, then move each picture in with an atomic rename."""
+    import shutil
+    import tempfile
+
+    from debugkit.locate import annotate_step
+    from debugkit.outputs import make_folder
+
+    make_folder(output)
+    try:
+        temp = Path(tempfile.mkdtemp(prefix=".debugkit-annotate.", dir=output))
+    except OSError as exc:
+        raise UsageError(f"cannot write into {output}: {exc.strerror or exc}") from None
+    try:
+        drawn, locations = annotate_step(
+            run, step.step_id, temp, render=not args.no_render, include_all=not args.chosen_only
+        )
+        written = []
+        for path in drawn:
+            target = output / path.name
+            try:
+                os.replace(path, target)
+            except OSError as exc:
+                raise UsageError(f"cannot write {target}: {exc.strerror or exc}") from None
+            written.append(target)
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+    return written, locations
+
+
 def _client(args: argparse.Namespace):
     from debugkit.api.client import ApiConfig, SkyvernClient
 
@@ -424,6 +510,10 @@ def _cached_copy(args: argparse.Namespace) -> Path:
 
     with _client(args) as client:
         folder = run_cache_dir(cache_root(args.cache_dir), client.config.base_url, args.source)
+        try:
+            folder.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"cannot write the cache folder {folder.parent}: {exc.strerror or exc}") from None
         if args.refresh or not local_copy_is_complete(folder, DEFAULT_TYPES):
             quiet = args.quiet or getattr(args, "json", False)
             options = FetchOptions(out_dir=folder, refresh=args.refresh, wait_seconds=_wait_seconds(args))
@@ -442,12 +532,12 @@ def _fetch(args: argparse.Namespace) -> int:
     types = None if args.all else DEFAULT_TYPES
     if args.types:
         types = frozenset(t.strip() for t in args.types.split(",") if t.strip())
+    out_dir = Path(args.output or args.run_id)
+    from debugkit.outputs import check_output
+
+    check_output(out_dir, folder=True)
     options = FetchOptions(
-        out_dir=Path(args.output or args.run_id),
-        step=args.step,
-        types=types,
-        refresh=args.refresh,
-        wait_seconds=_wait_seconds(args),
+        out_dir=out_dir, step=args.step, types=types, refresh=args.refresh, wait_seconds=_wait_seconds(args)
     )
     with _client(args) as client:
         report = _run_fetch(client, args.run_id, options, quiet=args.quiet or args.json)
@@ -463,9 +553,12 @@ def _run_fetch(client, run_id: str, options, *, quiet: bool):
     from debugkit.report.progress import FetchProgress
 
     with FetchProgress(enabled=not quiet and sys.stderr.isatty(), quiet=quiet) as progress:
-        return fetch_run(
-            client, run_id, options, on_total=progress.set_total, on_done=progress.advance, on_wait=progress.waiting
-        )
+        try:
+            return fetch_run(
+                client, run_id, options, on_total=progress.set_total, on_done=progress.advance, on_wait=progress.waiting
+            )
+        except OSError as exc:  # the folder cannot be written (permissions, a full disk, ...)
+            raise UsageError(f"cannot write {options.out_dir}: {exc.strerror or exc}") from None
 
 
 def _fetch_summary(report) -> dict:

@@ -60,6 +60,9 @@ pattern ``r"/v1/runs/?"``, spare 1, rate limit 1);
 ``faults.fired`` counts what fired. A request takes at most one of drop / rate limit / 5xx.
 ``expire_signed_urls_first_n`` counts responses (an artifact list, a get, a /signed-url) that mint
 signed URLs, not single URLs; local-mode answers mint none and do not consume it.
+``never_answer`` makes matching requests hang (read, never answered, until the server stops);
+``auth_detail`` is the 403 detail for a missing or wrong key ("Could not validate credentials" is what
+the real server says to a wrong one).
 
 Other knobs: ``SkyvernTestServer(separate_s3_origin=True)`` puts the fake S3 on a second port
 (another origin, like real S3: a client that sends its key to its own origin only then sends none
@@ -253,6 +256,9 @@ class Faults:
     # its har / browser_console_log / task_archive rows are listed only this many seconds later, as
     # Skyvern adds them when the browser context closes
     late_network_seconds: float = 0.0
+    never_answer: bool = False  # read the request, then answer nothing until the server stops (a hung server)
+    auth_detail: str = "Invalid credentials"  # the 403 detail for a missing or wrong key (real Skyvern 1.0.56
+    #                                           answers "Could not validate credentials" to a wrong key)
     fault_path_prefix: str | None = None  # scope every switch to paths starting with this
     fault_path_pattern: str | None = None  # ... and/or to paths this regex fullmatches (r"/v1/runs/?": the listing)
     spare_first_n: int = 0  # the next n matching requests pass untouched (no drop, 429, 5xx or truncation)
@@ -294,6 +300,8 @@ class Faults:
             self.latency_seconds = 0.0
             self.late_network_seconds = 0.0
             self.always_5xx = False
+            self.never_answer = False
+            self.auth_detail = "Invalid credentials"
             self.fault_path_prefix = None
             self.fault_path_pattern = None
             self.spare_first_n = 0
@@ -706,6 +714,12 @@ class _Handler(BaseHTTPRequestHandler):
             if faults.latency_seconds > 0 and faults.applies(path):
                 time.sleep(faults.latency_seconds)
             spared = faults.spare(path)
+            if faults.never_answer and faults.applies(path):
+                faults.note("never_answer")
+                record.fault = "never_answer"
+                owner._stopping.wait()
+                self.close_connection = True
+                return
             if not spared and faults.take("drop_connection", path):
                 record.fault = "drop_connection"
                 self._drop()
@@ -833,12 +847,14 @@ class SkyvernTestServer:
         self._threads: list[threading.Thread] = []
         self._connections: set[socket.socket] = set()
         self._conn_lock = threading.Lock()
+        self._stopping = threading.Event()
 
     # --- lifecycle ------------------------------------------------------------------------------
 
     def start(self) -> SkyvernTestServer:
         if self._servers:
             return self
+        self._stopping.clear()
         listeners = ["api", "s3"] if self.separate_s3_origin else ["api"]
         for listener in listeners:
             httpd = _HTTPServer(self, listener)
@@ -859,6 +875,7 @@ class SkyvernTestServer:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()  # handlers told never to answer give up now
         servers, self._servers = self._servers, []
         for httpd in servers:
             httpd.shutdown()
@@ -1341,7 +1358,7 @@ class SkyvernTestServer:
             return self._artifact_content(match.group(1), path, query, headers)
         key = headers.get("x-api-key")
         if key is None or not hmac.compare_digest(key.encode(), self.api_key.encode()):
-            return _detail(403, "Invalid credentials")
+            return _detail(403, self.faults.auth_detail)
         handler = getattr(self, f"_route_{route}")
         return handler(path, query, *match.groups())
 

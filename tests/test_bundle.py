@@ -84,7 +84,11 @@ def test_no_secret_in_any_member(secret_run, tmp_path: Path):
     archive = build(run, tmp_path / "ticket.zip")
     names = set(archive.namelist())
     assert {"report.html", "triage.json", "summary.md", "manifest.json", "network.har"} <= names
-    assert any(n.endswith(".png") for n in names) and any(n.endswith("element_tree.json") for n in names)
+    assert any(n.endswith("element_tree.json") for n in names)
+    manifest = json.loads(archive.read("manifest.json"))
+    left_out = {item["name"] for item in manifest["left_out"]}
+    shots = [n for n in names | left_out if re.search(r"/screenshot_(llm|action|final)_\d+\.png$", n)]
+    assert shots, "the decisive step's screenshots are members, or named as left out"
     assert any("llm_response_parsed" in n for n in names)
     for name, text in all_text(archive).items():
         raw = archive.read(name)

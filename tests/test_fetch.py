@@ -27,7 +27,7 @@ RUN_500 = "runs/site_500_submit"
 
 
 def cli(server: SkyvernTestServer | None, *args: str, key: str | None = "server", timeout: float = 120,
-        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("SKYVERN_", "DEBUGKIT_"))}
     if server is not None:
         environ["SKYVERN_BASE_URL"] = server.base_url
@@ -37,7 +37,8 @@ def cli(server: SkyvernTestServer | None, *args: str, key: str | None = "server"
             environ["SKYVERN_API_KEY"] = key
     environ.update(env or {})
     return subprocess.run(
-        [sys.executable, "-m", "debugkit", *args], capture_output=True, text=True, timeout=timeout, env=environ
+        [sys.executable, "-m", "debugkit", *args], capture_output=True, text=True, timeout=timeout, env=environ,
+        cwd=cwd,
     )
 
 

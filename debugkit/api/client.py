@@ -22,7 +22,11 @@ from debugkit.errors import DebugkitError
 
 DEFAULT_BASE_URL = "https://api.skyvern.com"
 MAX_RETRY_AFTER = 60.0
-AUTH_DETAILS = (None, "Invalid credentials", "Auth token is expired", "Not authenticated")
+# What Skyvern answers (401/403) for a missing, wrong or expired key; "Could not validate credentials" is
+# the real server's answer to a key it does not know.
+AUTH_DETAILS = (
+    None, "Invalid credentials", "Auth token is expired", "Not authenticated", "Could not validate credentials",
+)
 
 
 class ApiError(DebugkitError):
@@ -55,7 +59,8 @@ class TransferError(Exception):
 class ApiConfig:
     base_url: str = DEFAULT_BASE_URL
     api_key: str | None = None
-    timeout: float = 30.0
+    timeout: float = 20.0  # per attempt: connecting, and each wait for bytes
+    deadline: float = 45.0  # per request, every attempt and wait included: a dead server ends here
     retries: int = 4  # attempts after the first, for 5xx, 429 and dropped connections
     backoff: float = 0.25  # first backoff in seconds; doubles each retry, with full jitter
     max_backoff: float = 8.0
@@ -151,11 +156,16 @@ class SkyvernClient:
         self, url: str, *, what: str, params: dict[str, Any] | None = None, check_length: bool = False
     ) -> httpx.Response:
         headers = {"x-api-key": self.config.api_key} if self.config.api_key and self._same_origin(url) else {}
+        started = time.monotonic()
+        deadline = started + self.config.deadline
         attempt = 0
         last_problem = ""
         while True:
+            remaining = max(deadline - time.monotonic(), 0.001)
+            wait = min(self.config.timeout, remaining)
+            timeout = httpx.Timeout(wait, connect=min(wait, 10.0))
             try:
-                response = self._http.get(url, params=params, headers=headers)
+                response = self._http.get(url, params=params, headers=headers, timeout=timeout)
                 if check_length:
                     _check_length(response)
             except (httpx.TransportError, _Truncated) as exc:
@@ -163,29 +173,40 @@ class SkyvernClient:
             else:
                 if response.status_code == 429 or response.status_code >= 500:
                     last_problem = f"HTTP {response.status_code}{_short_detail(response)}"
-                    if attempt >= self._max_attempts(response):
+                    if attempt >= self._max_attempts(response) or not self._sleep(attempt, response, deadline):
                         return response
-                    self._sleep(attempt, response)
                     attempt += 1
                     continue
                 return response
-            if attempt >= self.config.retries:
-                raise TransferError(f"{last_problem} (after {attempt + 1} attempts)")
-            self._sleep(attempt, None)
+            if attempt >= self.config.retries or not self._sleep(attempt, None, deadline):
+                raise TransferError(self._gave_up(last_problem, attempt + 1, started))
             attempt += 1
 
     def _max_attempts(self, response: httpx.Response) -> int:
         # A 429 is the server pacing us: allow a couple more waits than for errors.
         return self.config.retries + (2 if response.status_code == 429 else 0)
 
-    def _sleep(self, attempt: int, response: httpx.Response | None) -> None:
+    def _sleep(self, attempt: int, response: httpx.Response | None, deadline: float) -> bool:
+        """Wait before the next attempt; False (no wait) when the wait and an attempt would pass the deadline."""
+        delay = None
         if response is not None and response.status_code == 429:
             delay = _retry_after(response.headers.get("retry-after"))
-            if delay is not None:
-                time.sleep(min(delay, MAX_RETRY_AFTER))
-                return
-        ceiling = min(self.config.max_backoff, self.config.backoff * (2**attempt))
-        time.sleep(random.uniform(ceiling / 2, ceiling))
+            delay = min(delay, MAX_RETRY_AFTER) if delay is not None else None
+        if delay is None:
+            ceiling = min(self.config.max_backoff, self.config.backoff * (2**attempt))
+            delay = random.uniform(ceiling / 2, ceiling)
+        if time.monotonic() + delay >= deadline:
+            return False
+        time.sleep(delay)
+        return True
+
+    def _gave_up(self, problem: str, attempts: int, started: float) -> str:
+        """What was tried, in one line: the last problem, the attempts, and the time limits."""
+        spent = time.monotonic() - started
+        return (
+            f"{problem} (after {attempts} attempt(s) in {spent:.0f} s; each attempt waits up to "
+            f"{self.config.timeout:g} s, a request {self.config.deadline:g} s in all)"
+        )
 
     def _api_error(self, response: httpx.Response, what: str) -> ApiError:
         body = _json_or_none(response.content)

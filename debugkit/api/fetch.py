@@ -8,6 +8,7 @@ anything is missing; it never holds the API key.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 import time
@@ -112,17 +113,47 @@ def fetch_run(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> FetchReport:
-    """Fetch a run's documents and the chosen artifacts' bytes into ``options.out_dir``."""
+    """Fetch a run's documents and the chosen artifacts' bytes into ``options.out_dir``.
+
+    The folder is created only once the run is known: a refused key, an unknown run or a dead server
+    leaves no folder behind (an empty one would later pass for a local run folder)."""
     out = options.out_dir
+    created = not out.exists()
+    try:
+        return _fetch_into(client, run_id, options, on_total, on_done, on_wait, clock, sleep)
+    except BaseException:
+        if created:
+            _remove_if_empty(out)
+        raise
+
+
+def _remove_if_empty(out: Path) -> None:
+    for folder in (out / "files", out):
+        with contextlib.suppress(OSError):
+            for stale in folder.glob(".*.part"):
+                stale.unlink(missing_ok=True)
+            folder.rmdir()  # only when empty: downloads already made stay for the next fetch to resume
+
+
+def _fetch_into(
+    client: SkyvernClient,
+    run_id: str,
+    options: FetchOptions,
+    on_total: Callable[[int], None] | None,
+    on_done: ProgressHook | None,
+    on_wait: WaitHook | None,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+) -> FetchReport:
+    out = options.out_dir
+    report = FetchReport(run_id=run_id, out_dir=out)
+    run = client.get_json(f"/v1/runs/{run_id}", what=f"run {run_id}")
+    if not isinstance(run, dict):
+        raise ApiError(f"run {run_id}: the server's answer is not a run")
     (out / "files").mkdir(parents=True, exist_ok=True)
     for stale in (out / "files").glob(".*.part"):  # left by an interrupted fetch
         stale.unlink(missing_ok=True)
     previous = read_manifest(out)
-    report = FetchReport(run_id=run_id, out_dir=out)
-
-    run = client.get_json(f"/v1/runs/{run_id}", what=f"run {run_id}")
-    if not isinstance(run, dict):
-        raise ApiError(f"run {run_id}: the server's answer is not a run")
     artifacts_run_id = _artifacts_run_id(run_id, run, report)
 
     with ThreadPoolExecutor(max_workers=client.config.concurrency) as pool:

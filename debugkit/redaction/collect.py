@@ -19,6 +19,7 @@ import orjson
 
 from debugkit.model import Action, RunData, StepData
 from debugkit.parsers.har import parse_har
+from debugkit.redaction.policy import element_label, field_kind, field_value, held_value, step_typed_kind
 
 MIN_SECRET_LENGTH = 4  # shorter values would be replaced all over ordinary text
 
@@ -29,7 +30,6 @@ JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}"
 SIGNATURE_PARAMS = re.compile(r"^(sig|signature|x-amz-signature|x-amz-credential|x-amz-security-token|"
                               r"x-goog-signature|x-goog-credential|sv|se|sp|sr|skoid|sktid|skt|ske|sks|skv|kid)$",
                               re.IGNORECASE)
-TYPED_KINDS = {"password": "password", "otp": "otp", "card": "card"}
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,8 @@ def collect_secrets(run: RunData, har_documents: Iterable[bytes] = (), api_keys:
             kind = typed_secret_kind(step, action)
             if kind and action.text:
                 add(action.text, kind)
+        for value, kind in field_values(step):
+            add(value, kind)
     for data in har_documents:
         for entry in parse_har(data, keep_raw=True).entries:
             for value, kind in _entry_secrets(entry.raw):
@@ -90,38 +92,20 @@ def collect_secrets(run: RunData, har_documents: Iterable[bytes] = (), api_keys:
 
 
 def typed_secret_kind(step: StepData, action: Action) -> str | None:
-    """password | otp | card | secret when the action typed into such a field, else None."""
-    from debugkit.redaction.patterns import is_secret_field
+    """password | otp | card | secret when the action typed into such a field, else None
+    (:func:`debugkit.redaction.policy.step_typed_kind`)."""
+    return step_typed_kind(step, action)
 
-    if action.action_type not in ("input_text", "paste_text", "verification_code"):
-        return None
-    if action.action_type == "verification_code":
-        return "otp"
-    element = None
-    if step.elements and action.element_id in step.elements:
-        element = step.elements[action.element_id]
-    elif action.element_data:
-        from debugkit.parsers.elements import element_from_dict
 
-        element = element_from_dict(action.element_data)
-    label = None
-    if element is not None and step.html_scrape is not None:
-        node = step.html_scrape.node(element.element_id)
-        label = step.html_scrape.label_for(node) if node is not None else None
-    if not is_secret_field(element, label):
-        return None
-    hints = " ".join(
-        str(v) for v in ([label] + ([element.attributes.get(k) for k in ("type", "name", "id", "autocomplete",
-                                                                           "placeholder")] if element else []))
-        if v
-    ).lower()
-    if "password" in hints or "passwd" in hints:
-        return "password"
-    if any(word in hints for word in ("otp", "one-time", "verification", "2fa", "mfa", "totp")):
-        return "otp"
-    if any(word in hints for word in ("card", "cc-", "cvc", "cvv")):
-        return "card"
-    return "secret"
+def field_values(step: StepData) -> Iterable[tuple[str, str]]:
+    """(value, kind) of every secret field of the step's tree that holds a value in the scrape."""
+    for element in (step.elements or {}).values():
+        if held_value(element) is None:
+            continue  # most elements hold nothing: no label to look up
+        label = element_label(step, element)
+        value = field_value(element, label)
+        if value is not None:
+            yield value, field_kind(element, label) or "secret"
 
 
 def _entry_secrets(entry: dict[str, Any]) -> Iterable[tuple[str, str]]:
@@ -141,7 +125,20 @@ def _entry_secrets(entry: dict[str, Any]) -> Iterable[tuple[str, str]]:
                 if isinstance(param, dict) and secret_name(str(param.get("name", ""))):
                     yield param.get("value"), "query"
             yield from _post_secrets(part.get("postData"))
-    yield from ((m, "jwt") for m in JWT.findall(orjson.dumps(entry).decode("utf-8", "replace")))
+    for text in _strings(entry):  # not a JSON dump: a HAR may hold NaN or integers past 64 bits
+        yield from ((m, "jwt") for m in JWT.findall(text))
+
+
+def _strings(value: object) -> Iterable[str]:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def _header_values(name: str, value: object) -> Iterable[tuple[str, str]]:

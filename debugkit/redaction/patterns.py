@@ -1,7 +1,7 @@
 """Secret fields and secret-looking text, without knowing the values.
 
-- :func:`is_secret_field` tells a password / one-time-code / card / secret field by its type,
-  name, autocomplete and label; :func:`mask` shows a value as its length only;
+- :func:`is_secret_field` and :func:`mask` are :mod:`debugkit.redaction.policy`'s (kept here for
+  older imports): which fields are secret and how a typed value is shown;
 - :func:`redact_url` and :func:`redact_text` remove signatures, tokens and credentials by
   pattern (the HTML report applies them to everything it shows, on top of the value-based
   :class:`~debugkit.redaction.redactor.Redactor`).
@@ -11,34 +11,9 @@ from __future__ import annotations
 
 import re
 
-from debugkit.model import Element
+from debugkit.redaction.policy import is_secret_field, mask
 
-_SECRET_NAME = re.compile(
-    r"pass(word|wd|code)?|pwd|secret|token|otp|totp|2fa|mfa|one.?time|verification|pin\b|cvv|cvc|"
-    r"card|cc-?(number|num|csc|exp)|security.?code|api.?key",
-    re.IGNORECASE,
-)
-_SECRET_AUTOCOMPLETE = re.compile(r"current-password|new-password|one-time-code|cc-", re.IGNORECASE)
-
-
-def is_secret_field(element: Element | None, label: str | None = None, field_hint: str | None = None) -> bool:
-    """Whether a value typed into this element must be masked: by type, name, id, label or hint."""
-    if element is not None:
-        attrs = element.attributes
-        if str(attrs.get("type", "")).lower() == "password":
-            return True
-        if _SECRET_AUTOCOMPLETE.search(str(attrs.get("autocomplete", ""))):
-            return True
-        for key in ("name", "id", "placeholder", "aria-label"):
-            value = attrs.get(key)
-            if isinstance(value, str) and _SECRET_NAME.search(value):
-                return True
-    return any(isinstance(text, str) and _SECRET_NAME.search(text) for text in (label, field_hint))
-
-
-def mask(value: str) -> str:
-    """``[masked: 15 chars]``: the length stays visible, the value does not."""
-    return f"[masked: {len(value)} chars]"
+__all__ = ["REDACTED", "is_secret_field", "mask", "redact_text", "redact_url"]
 
 
 # --- URLs and free text (used by the HTML report; the support bundle may build on these) -------

@@ -18,10 +18,14 @@ from urllib.parse import quote, quote_plus
 
 from debugkit.model import RunData
 from debugkit.parsers.html import HtmlSnapshot
+from debugkit.redaction import scan
 from debugkit.redaction.collect import JWT, SIGNATURE_PARAMS, Secret, secret_name
+from debugkit.redaction.policy import bullets_only, is_placeholder
 
 _BEARER = re.compile(r"\b(Bearer|Basic|Token)\s+([A-Za-z0-9._~+/=-]{8,})", re.IGNORECASE)
 _QUERY_PAIR = re.compile(r"([?&;])([A-Za-z0-9_.\-\[\]%]+)=([^&#\s\"'<>]*)")
+# Shape rules (debugkit.redaction.scan) by kind, and the policy switch each answers to.
+_SCAN_RULES = {"card": "typed_secrets", "jwt": "jwt", "header": "headers", "form": "form"}
 
 
 @dataclass
@@ -99,21 +103,22 @@ class Redactor:
             value = _BEARER.sub(lambda m: f"{m.group(1)} {self._replace(m.group(2), 'header')}", value)
         if self.policy.query or self.policy.signatures:
             value = _QUERY_PAIR.sub(self._replace_query_pair, value)
-        return value
+        kinds = [kind for kind, rule in _SCAN_RULES.items() if getattr(self.policy, rule)]
+        return scan.scrub(value, self._replace, kinds) if kinds else value
 
     def _replace_known(self, match: re.Match[str]) -> str:
         original = self._variant_of[match.group(0)]
         return self._replace(original, self._kind[original])
 
     def _replace(self, value: str, kind: str) -> str:
-        if value.startswith("[REDACTED:"):
+        if is_placeholder(value) or bullets_only(value):
             return value
         self.redacted.setdefault(value, self._kind.get(value, kind))
         return self.placeholder(value)
 
     def _replace_query_pair(self, match: re.Match[str]) -> str:
         sep, name, value = match.groups()
-        if not value or value.startswith("[REDACTED"):
+        if not value or is_placeholder(value):
             return match.group(0)
         plain = name.lower()
         if self.policy.signatures and SIGNATURE_PARAMS.match(plain):
@@ -132,16 +137,24 @@ class Redactor:
             return [self.json(v) for v in value]
         if isinstance(value, dict):
             out = {}
+            pair = self._secret_pair(value)
             for key, item in value.items():
                 if isinstance(item, str) and isinstance(key, str) and self._secret_field(key) and item:
-                    out[key] = self._replace(item, "form") if not item.startswith("[REDACTED") else item
+                    out[key] = self._replace(item, "form")
+                elif pair and key == "value" and isinstance(item, str) and item:
+                    out[key] = self._replace(item, "header")
                 else:
                     out[key] = self.json(item)
             return out
         return value
 
+    def _secret_pair(self, value: dict[Any, Any]) -> bool:
+        """A ``{"name": <secret name>, "value": ...}`` object (a header, a form field) anywhere in a document."""
+        name = value.get("name")
+        return self.policy.headers and isinstance(name, str) and secret_name(name) and "value" in value
+
     def _secret_field(self, key: str) -> bool:
-        return self.policy.form and secret_name(key) and key.lower() not in _NOT_SECRET_KEYS
+        return self.policy.form and secret_name(key) and key.lower() not in scan.NOT_SECRET_KEYS
 
     def har(self, doc: Any) -> Any:
         """A HAR with secret header values, cookie values, query and form values replaced."""
@@ -191,10 +204,6 @@ def _has_value(item: object) -> bool:
     return isinstance(item, dict) and isinstance(item.get("value"), str) and bool(item["value"])
 
 
-# Keys that contain a secret-ish fragment but hold no secret.
-_NOT_SECRET_KEYS = frozenset({"keepallattr", "autocomplete", "author", "authored", "monkey", "keyboard", "keys"})
-
-
 def _walk(obj: Any, redactor: Redactor, seen: set[int] | None = None) -> Any:
     """Redact every string inside dataclasses, dicts and lists, in place where possible."""
     seen = set() if seen is None else seen
@@ -220,6 +229,8 @@ def _walk(obj: Any, redactor: Redactor, seen: set[int] | None = None) -> Any:
         return obj
     if isinstance(obj, dict):
         seen.add(id(obj))
+        if redactor._secret_pair(obj) and isinstance(obj["value"], str) and obj["value"]:
+            obj["value"] = redactor._replace(obj["value"], "header")
         for key in list(obj):
             new = redactor.json(obj[key]) if isinstance(obj[key], str) and isinstance(key, str) else None
             if new is not None:

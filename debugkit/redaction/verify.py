@@ -1,25 +1,35 @@
-"""Fail closed: search every member of a bundle for every secret value collected.
+"""Fail closed: search every member of a bundle for every secret value collected, and for secret shapes.
 
 A member is searched as written, HTML-unescaped, JSON-decoded (strings inside), and as the
-URL-encoded and JSON-escaped forms of each value. Compressed members are decompressed first.
-Findings name the member and the kind of secret, never the value.
+URL-encoded and JSON-escaped forms of each value; then for what :mod:`debugkit.redaction.scan`
+recognises without knowing the value (card numbers, credentials in header lines, JWTs, secret
+``key=value`` pairs). Compressed members are decompressed first. An image passes only when the
+masking stage produced it (its hash is in ``cleared_images``); the text chunks of a PNG are searched
+like text. Findings name the member and the kind of secret, never the value.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gzip
+import hashlib
 import html
 import json
+import struct
+import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import quote, quote_plus
 
 import orjson
 
-from debugkit.api.content import sniff, unzstd
+from debugkit.api.content import PNG_MAGIC, sniff, unzstd
+from debugkit.redaction import scan
 from debugkit.redaction.collect import Secret
 
-BINARY_KINDS = frozenset({"png", "binary"})
+IMAGE_KINDS = frozenset({"png", "jpeg", "webp", "gif"})
+_TEXT_CHUNKS = (b"tEXt", b"iTXt", b"zTXt")
+MAX_CHUNK_TEXT = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -28,16 +38,32 @@ class Leak:
     kind: str
 
     def __str__(self) -> str:
+        if self.kind == "image":
+            return f"{self.member} is an image the masking did not clear"
+        if self.kind == "unreadable":
+            return f"{self.member} could not be searched"
         return f"a {self.kind} value remains in {self.member}"
 
 
-def verify_members(members: dict[str, bytes], secrets: list[Secret]) -> list[Leak]:
-    """Every (member, kind) where a collected secret value is still readable."""
+def verify_members(
+    members: dict[str, bytes], secrets: list[Secret], cleared_images: Iterable[str] | None = None
+) -> list[Leak]:
+    """Every (member, kind) where a collected secret value or a secret shape is still readable.
+
+    ``cleared_images``: sha256 hex digests of the images the masking stage produced; None skips the
+    image check (tests of the text rules)."""
     leaks: list[Leak] = []
+    cleared = set(cleared_images) if cleared_images is not None else None
     forms = [(secret, _forms(secret.value)) for secret in secrets]
     for name, data in sorted(members.items()):
-        texts = _readable(name, data)
-        if not texts:
+        kind = _kind(data)
+        if kind in IMAGE_KINDS and cleared is not None and hashlib.sha256(data).hexdigest() not in cleared:
+            leaks.append(Leak(name, "image"))
+            continue
+        try:
+            texts = _readable(name, data, kind)
+        except Exception:  # something that cannot be searched does not go out
+            leaks.append(Leak(name, "unreadable"))
             continue
         kinds = set()
         for secret, variants in forms:
@@ -45,6 +71,8 @@ def verify_members(members: dict[str, bytes], secrets: list[Secret]) -> list[Lea
                 continue
             if any(variant in text for text in texts for variant in variants):
                 kinds.add(secret.kind)
+        for text in texts[:1]:  # the shapes: as written (the unescaped forms only add noise)
+            kinds.update(found.kind for found in scan.find(text))
         leaks.extend(Leak(name, kind) for kind in sorted(kinds))
     return leaks
 
@@ -53,25 +81,51 @@ def _forms(value: str) -> set[str]:
     return {value, quote(value, safe=""), quote_plus(value), json.dumps(value)[1:-1], html.escape(value)}
 
 
-def _readable(name: str, data: bytes) -> list[str]:
-    kind = sniff(data)
+def _kind(data: bytes) -> str:
+    if data[:3] == b"\xff\xd8\xff":
+        return "jpeg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    if data[:4] == b"GIF8":
+        return "gif"
+    return sniff(data)
+
+
+def _readable(name: str, data: bytes, kind: str) -> list[str]:
     if kind == "zstd":
-        try:
-            data = unzstd(data, name)
-        except ValueError:
-            return [data.decode("latin-1")]
-        kind = sniff(data)
+        data = unzstd(data, name)
+        kind = _kind(data)
     if data[:2] == b"\x1f\x8b":
         data = gzip.decompress(data)
-        kind = sniff(data)
-    if kind in BINARY_KINDS or kind == "zip":
-        return []  # images: pixels are not searched (the README says so)
+        kind = _kind(data)
+    if kind == "png":
+        return [_png_text(data)]
+    if kind in IMAGE_KINDS or kind == "zip":
+        return []  # pixels are the masking stage's job (and only its images pass, see above)
     text = data.decode("utf-8", errors="replace")
     texts = [text, html.unescape(text)]
     if kind == "json":
         with contextlib.suppress(orjson.JSONDecodeError):
             texts.append("\n".join(_strings(orjson.loads(data))))
     return texts
+
+
+def _png_text(data: bytes) -> str:
+    """The text chunks of a PNG (metadata could carry anything), decompressed where compressed."""
+    out: list[str] = []
+    position = len(PNG_MAGIC)
+    while position + 8 <= len(data):
+        length, chunk = struct.unpack(">I4s", data[position : position + 8])
+        body = data[position + 8 : position + 8 + length]
+        if chunk in _TEXT_CHUNKS:
+            if chunk == b"zTXt" and b"\x00" in body:
+                key, _, rest = body.partition(b"\x00")
+                body = key + b"\x00" + zlib.decompressobj().decompress(rest[1:], MAX_CHUNK_TEXT)
+            out.append(body.decode("utf-8", errors="replace"))
+        if chunk == b"IEND":
+            break
+        position += 12 + length
+    return "\n".join(out)
 
 
 def _strings(value: object) -> list[str]:

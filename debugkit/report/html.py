@@ -56,7 +56,9 @@ from debugkit.analysis.triage import Triage
 from debugkit.locate import Location, chosen_ids, crop, describe, overlay_items
 from debugkit.locate.report import Overlays, locate_for_report
 from debugkit.model import ConsoleLine, Element, NetworkEntry, Screenshot, StepData
-from debugkit.redaction.patterns import is_secret_field, mask, redact_text, redact_url
+from debugkit.redaction.masking import LEFT_OUT
+from debugkit.redaction.patterns import redact_text, redact_url
+from debugkit.redaction.policy import TYPING_ACTIONS, is_placeholder, is_secret_field, mask, shown_typed, typed_kind
 from debugkit.report.images import CROP_FORMAT, IMAGE_BUDGET, ImageSet
 from debugkit.timeutil import iso
 
@@ -71,9 +73,6 @@ ATTRIBUTE_LIMIT = 300
 CARD_REQUEST_LIMIT = 40  # successful requests listed in an action card (all failures are listed)
 CARD_CONSOLE_LIMIT = 40
 MIN_SCRUB_LENGTH = 4  # shorter secret values are masked where they are typed, not searched for in text
-# A value the redaction stage (debugkit.redaction) already replaced: shown as it is, never re-masked.
-_PLACEHOLDER = re.compile(r"^\[REDACTED(:[^\]]*)?\]$")
-TYPING_ACTIONS = frozenset({"input_text", "paste_text", "send_keys", "fill"})
 OUTCOME_CLASS = {
     "succeeded": "ok",
     "failed": "bad",
@@ -246,7 +245,7 @@ class _Builder:
             element = view.element.element if view.element else None
             label = view.element.label if view.element else None
             text = view.action.text
-            if text and view.action.action_type in TYPING_ACTIONS and is_secret_field(element, label):
+            if text and typed_kind(view.action.action_type, element, label):
                 values.add(text)
             if element is not None and is_secret_field(element, label):
                 value = element.attributes.get("value")
@@ -254,7 +253,7 @@ class _Builder:
                     values.add(value)
         variants: set[str] = set()
         for value in values:
-            if len(value) < MIN_SCRUB_LENGTH or _PLACEHOLDER.match(value):
+            if len(value) < MIN_SCRUB_LENGTH or is_placeholder(value):
                 continue
             variants.update({value, quote(value, safe=""), quote_plus(value), value.strip()})
         return sorted((v for v in variants if len(v) >= MIN_SCRUB_LENGTH), key=len, reverse=True)
@@ -344,7 +343,19 @@ class _Builder:
             )
         if crops:
             notes.append(f"{crops} element picture(s) were left out to keep the report small.")
+        hidden = self._left_out_shots()
+        if hidden:
+            notes.append(
+                f"{hidden} screenshot(s) were left out: they may show a secret field that could not be masked "
+                "with confidence (each placeholder says why)."
+            )
         return " ".join(notes) or None
+
+    def _left_out_shots(self) -> int:
+        """Screenshots the masking left out (debugkit.redaction.masking): a placeholder each."""
+        shots = [s for v in self.t.steps for s in [*v.step.screenshots_llm, *v.step.screenshots_action]]
+        shots += [v.step.screenshot_final for v in self.t.steps if v.step.screenshot_final is not None]
+        return sum(1 for s in shots if s.error and s.error.startswith(LEFT_OUT))
 
     # -- header --------------------------------------------------------------------------------
 
@@ -570,10 +581,17 @@ class _Builder:
             if picture is not None and picture.src
             else "picture left out to keep the report small"
             if picture is not None and picture.omitted
-            else "no picture: the screenshot could not be read",
+            else self._no_picture(step, location),
             "href": href,
             "alt": self._text(f"where {view.action.element_id or 'the click'} was: {describe(location, step)}", 600),
         }
+
+    def _no_picture(self, step: StepData, location: Location) -> str:
+        shots = step.screenshots_llm
+        shot = shots[location.tile] if location.tile is not None and 0 <= location.tile < len(shots) else None
+        if shot is not None and shot.error and shot.error.startswith(LEFT_OUT):
+            return f"no picture: the screenshot was {self._text(shot.error, 300)}"
+        return "no picture: the screenshot could not be read"
 
     def _lightbox_ids(self) -> set[str]:
         if self._lightboxes is None:  # the images are encoded by now
@@ -841,12 +859,10 @@ class _Builder:
         if text is None or view.action.action_type not in TYPING_ACTIONS:
             return None, False, False
         join = view.element
-        secret = is_secret_field(join.element if join else None, join.label if join else None)
-        if secret and self.redact:
-            masked = _mask_value(text)  # a placeholder from upstream redaction stays as it is
-            if masked == text and view.action.text_length:
-                masked = f"{text} ({view.action.text_length} chars)"
-            return masked, True, True
+        kind = typed_kind(view.action.action_type, join.element if join else None, join.label if join else None)
+        secret = kind is not None
+        if (secret and self.redact) or is_placeholder(text):
+            return shown_typed(text, secret=secret, length=view.action.text_length), True, secret
         return self._text(text), False, secret
 
     def _element(self, view: ActionView) -> dict[str, Any] | None:
@@ -1028,7 +1044,7 @@ def _where(step_id: str | None, labels: dict[str, str]) -> str:
 
 def _mask_value(value: str) -> str:
     """``[masked: N chars]``, unless the redaction stage already replaced the value."""
-    return value if _PLACEHOLDER.match(value) else mask(value)
+    return shown_typed(value, secret=True)
 
 
 def _action_screenshot(view: ActionView) -> Screenshot | None:

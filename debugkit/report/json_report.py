@@ -11,7 +11,7 @@ from debugkit import __version__
 from debugkit.analysis.correlate import ActionView, StepView
 from debugkit.analysis.triage import Triage
 from debugkit.model import ConsoleLine, NetworkEntry, Screenshot
-from debugkit.redaction.patterns import is_secret_field, mask
+from debugkit.redaction.policy import TYPING_ACTIONS, is_secret_field, shown_typed, typed_kind
 from debugkit.timeutil import iso
 
 SCHEMA = "debugkit.triage/1"
@@ -214,16 +214,14 @@ def _action(view: ActionView, t: Triage, shown: _Shown) -> dict[str, Any]:
 
 
 def typed_text(view: ActionView, show_secrets: bool = False) -> str | None:
-    """The typed text, masked (length only) in a secret field unless secrets are to be shown."""
+    """The typed text, masked (length only) in a secret field unless secrets are to be shown
+    (:mod:`debugkit.redaction.policy` decides what is secret and how it is shown)."""
     text = view.action.text
-    if text is None or view.action.action_type not in ("input_text", "paste_text"):
+    if text is None or view.action.action_type not in TYPING_ACTIONS:
         return None
-    if text.startswith("[REDACTED:"):
-        return f"{text} ({view.action.text_length} chars)" if view.action.text_length else text
     join = view.element
-    element = join.element if join else None
-    label = join.label if join else None
-    return mask(text) if not show_secrets and is_secret_field(element, label) else text
+    kind = typed_kind(view.action.action_type, join.element if join else None, join.label if join else None)
+    return shown_typed(text, secret=kind is not None, show_secrets=show_secrets, length=view.action.text_length)
 
 
 def _element(view: ActionView, show_secrets: bool = False) -> dict[str, Any] | None:
@@ -258,8 +256,9 @@ def _attributes(view: ActionView, show_secrets: bool = False) -> dict[str, Any]:
     if element is None:
         return {}
     shown = {k: element.attributes[k] for k in _SHOWN_ATTRIBUTES if k in element.attributes}
-    if not show_secrets and isinstance(shown.get("value"), str) and is_secret_field(element):
-        shown["value"] = mask(shown["value"])
+    value = shown.get("value")
+    if not show_secrets and isinstance(value, str) and value and is_secret_field(element, view.element.label):
+        shown["value"] = shown_typed(value, secret=True)
     return shown
 
 

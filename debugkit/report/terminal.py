@@ -48,6 +48,11 @@ def render(t: Triage, console: Console, *, show_steps: bool = False) -> None:
         title = "Failing action" if t.diagnosis.failing.view is decisive else "Decisive action"
         location = t.locations.get((decisive.step.step_id, decisive.action.index))
         console.print(_action_card(decisive, title=title, location=location, show_secrets=t.show_secrets))
+        failing = t.diagnosis.failing.view
+        if failing is not None and failing is not decisive and (t.focus is None or failing.step is t.focus.step):
+            where = t.locations.get((failing.step.step_id, failing.action.index))
+            title = "Failing action (the symptom)"
+            console.print(_action_card(failing, title=title, location=where, show_secrets=t.show_secrets))
     elif t.diagnosis.failing.reason and t.focus is None:
         console.print(_t(f"No failing action: {t.diagnosis.failing.reason}.", "dim"))
     console.print(_run_panel(t))

@@ -38,10 +38,11 @@ MAX_DIRS = 20_000  # folders looked at before giving up (a home directory is not
 DOC_NAMES = ("steps.json", "run.json", "task.json", "tasks.json", "actions.json")
 
 
-def find_step_dirs(root: Path, max_depth: int = MAX_DEPTH) -> list[Path]:
+def find_step_dirs(root: Path, max_depth: int = MAX_DEPTH, linked: list[Path] | None = None) -> list[Path]:
     """Step folders (``00_0_stp_...``) at ``root`` or up to ``max_depth`` levels below it.
 
-    ``logs`` and hidden folders are not entered; nor are step folders themselves.
+    ``logs`` and hidden folders are not entered; nor are step folders themselves, nor symbolic links to
+    folders (appended to ``linked`` when given).
     """
     if STEP_DIR_RE.match(root.name):
         return [root]
@@ -51,7 +52,7 @@ def find_step_dirs(root: Path, max_depth: int = MAX_DEPTH) -> list[Path]:
     for _depth in range(max_depth):
         deeper: list[Path] = []
         for folder in frontier:
-            for entry in _subdirs(folder):
+            for entry in _subdirs(folder, linked):
                 visited += 1
                 if visited > MAX_DIRS:
                     return found
@@ -63,11 +64,20 @@ def find_step_dirs(root: Path, max_depth: int = MAX_DEPTH) -> list[Path]:
     return found
 
 
-def _subdirs(folder: Path) -> list[Path]:
+def _subdirs(folder: Path, linked: list[Path] | None = None) -> list[Path]:
+    """Real sub-folders (a symbolic link to a folder is not followed: it goes to ``linked``)."""
     try:
-        return sorted(entry for entry in folder.iterdir() if entry.is_dir())
+        entries = sorted(folder.iterdir())
     except OSError:
         return []
+    out = []
+    for entry in entries:
+        if entry.is_symlink():
+            if linked is not None and entry.is_dir():
+                linked.append(entry)
+        elif entry.is_dir():
+            out.append(entry)
+    return out
 
 
 def _folder_step(step_dir: Path) -> dict[str, Any]:
@@ -88,12 +98,16 @@ def _task_id(step_dir: Path) -> str | None:
 
 def read_local_storage(root: Path) -> RawRun:
     """Read a storage tree: the storage root, an org or task folder, or a single step folder."""
-    step_dirs = find_step_dirs(root)
+    linked: list[Path] = []
+    step_dirs = find_step_dirs(root, linked=linked)
     if not step_dirs:
         raise SourceError(f"no Skyvern step folder (such as 00_0_stp_...) found in {root}")
     pairs = sorted(((_folder_step(d), d) for d in step_dirs), key=lambda pair: step_sort_key(pair[0]))
     folder_steps = [step for step, _dir in pairs]
     raw = RawRun(source=str(root), kind="local_storage")
+    for path in linked:
+        detail = f"refused {path.relative_to(root)}: a symbolic link to a folder (not followed)"
+        raw.problems.append(Problem(kind="refused", detail=detail))
     _apply_documents(raw, _documents(root, step_dirs, raw.problems), folder_steps, single=root in step_dirs)
     for step, step_dir in pairs:
         raw.artifacts.extend(_folder_refs(step_dir, step["step_id"], step["task_id"], raw.problems))
@@ -191,8 +205,12 @@ def _folder_refs(folder: Path, step_id: str | None, task_id: str | None, problem
 
 
 def _files(folder: Path) -> list[Path]:
+    """Everything in ``folder`` that is not a real sub-folder: links and special files are listed too,
+    so that reading them names them as refused."""
+    if folder.is_symlink():
+        return []
     try:
-        return sorted(entry for entry in folder.iterdir() if entry.is_file())
+        return sorted(entry for entry in folder.iterdir() if entry.is_symlink() or not entry.is_dir())
     except OSError:
         return []
 
@@ -203,7 +221,7 @@ def _preference(path: Path) -> tuple[bool, bool, int]:
     Skyvern leaves an empty ``.webm`` beside the ``.mp4`` recording with the same id.
     """
     try:
-        size = path.stat().st_size
+        size = path.lstat().st_size
     except OSError:
         size = 0
     return (size > 0, path.suffix != ".webm", size)
@@ -213,7 +231,7 @@ def _file_ref(entry: Path, match: re.Match[str], step_id: str | None, task_id: s
     return ArtifactRef(
         artifact_type=match.group("type"),
         name=entry.name,
-        read=guarded(partial(read_path, entry), entry.name),
+        read=guarded(partial(read_path, entry, entry.name, entry.parent), entry.name),
         artifact_id=match.group("artifact_id"),
         step_id=step_id,
         task_id=task_id,
@@ -226,7 +244,7 @@ def _archive_refs(
 ) -> list[ArtifactRef]:
     """Member refs of a ``*_step_archive.zip`` / ``*_task_archive.zip`` in a step folder."""
     try:
-        archive = SafeZip.open(entry, entry.name)
+        archive = SafeZip.open(entry, entry.name, root=entry.parent)
     except ArtifactUnavailable as exc:
         problems.append(
             Problem(
@@ -248,7 +266,8 @@ def _log_roots(root: Path, step_dirs: list[Path]) -> list[Path]:
     candidates = [root / "logs" / "step"]
     for step_dir in step_dirs:
         candidates += [parent / "logs" / "step" for parent in list(step_dir.parents)[:3]]
-    return [path for path in _unique(candidates) if path.is_dir()]
+    real = [p for p in _unique(candidates) if p.is_dir() and not p.is_symlink() and not p.parent.is_symlink()]
+    return real
 
 
 def _log_refs(log_roots: list[Path], known: dict[str, dict[str, Any]]) -> list[ArtifactRef]:
@@ -264,7 +283,7 @@ def _log_refs(log_roots: list[Path], known: dict[str, dict[str, Any]]) -> list[A
                     ArtifactRef(
                         artifact_type=match.group("type"),
                         name=entry.name,
-                        read=guarded(partial(read_path, entry), entry.name),
+                        read=guarded(partial(read_path, entry, entry.name, entry.parent), entry.name),
                         step_id=step_id,
                         task_id=step.get("task_id"),
                         created_at=parse_time(match.group("ts")),

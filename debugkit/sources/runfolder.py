@@ -56,6 +56,8 @@ def read_tree(tree: Tree, source: str, kind: str) -> RawRun:
         raw.artifacts = _refs_from_file_names(tree)
     else:
         raw.artifacts = _ArtifactReader(tree, rows, raw.problems).refs()
+    for rel, reason in sorted(getattr(tree, "refused", {}).items()):
+        raw.problems.append(Problem(kind="refused", detail=f"refused {tree.display(rel)}: {reason}"))
     return raw
 
 

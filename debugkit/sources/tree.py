@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Protocol
 
@@ -35,29 +36,49 @@ class Tree(Protocol):
 
 
 class DirTree:
-    """A directory on disk."""
+    """A directory on disk. Only regular files are read, never through a symbolic link: a link or a
+    special file is listed (so that reading it names it as refused), a linked folder is not entered and
+    is noted in ``refused``."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.label = str(root)
+        self.refused: dict[str, str] = {}  # rel path -> why it was not entered
 
     def _path(self, rel: str) -> Path:
         return self.root / rel if rel else self.root
 
+    def _linked(self, rel: str) -> bool:
+        """Whether ``rel`` or a folder on the way to it is a symbolic link (then it is not followed)."""
+        current = self.root
+        for part in Path(rel).parts if rel else ():
+            current = current / part
+            if current.is_symlink():
+                return True
+        return False
+
     def exists(self, rel: str) -> bool:
-        return self._path(rel).is_file()
+        path = self._path(rel)
+        return os.path.lexists(path) and not (path.is_dir() and not path.is_symlink())
 
     def list(self, rel: str) -> list[str]:
         folder = self._path(rel)
+        if rel and self._linked(rel):
+            if os.path.lexists(folder):
+                self.refused[rel] = "a symbolic link to a folder (not followed)"
+            return []
         if not folder.is_dir():
             return []
-        return sorted(entry.name for entry in folder.iterdir() if entry.is_file())
+        try:
+            return sorted(entry.name for entry in os.scandir(folder) if not entry.is_dir(follow_symlinks=False))
+        except OSError:
+            return []
 
     def read(self, rel: str) -> bytes:
-        return read_path(self._path(rel), rel)
+        return read_path(self._path(rel), rel, root=self.root)
 
     def open_zip(self, rel: str) -> SafeZip:
-        return SafeZip.open(self._path(rel), rel)
+        return SafeZip.open(self._path(rel), rel, root=self.root)
 
     def display(self, rel: str) -> str:
         return rel

@@ -8,7 +8,9 @@ run folders, storage trees and archives alike:
   :data:`MAX_ARCHIVE_BYTES`, counted while streaming (the header's ``file_size`` is not trusted);
 - a member that inflates more than :data:`BOMB_RATIO` times and past :data:`BOMB_MIN_BYTES` is
   refused as a likely ZIP bomb;
-- zstd data is decompressed under the same per-member cap.
+- zstd data is decompressed under the same per-member cap;
+- only regular files are read: a symbolic link (the file, or a folder on the way from the source's
+  root), a FIFO, a device or a socket is refused, and so is a ZIP member stored as a symbolic link.
 
 Failures surface as :class:`~debugkit.model.ArtifactUnavailable` with a one-line reason.
 The limits are module constants read at call time, so tests can lower them.
@@ -16,8 +18,11 @@ The limits are module constants read at call time, so tests can lower them.
 
 from __future__ import annotations
 
+import errno
 import io
+import os
 import re
+import stat
 import zipfile
 from pathlib import Path
 from typing import BinaryIO
@@ -127,11 +132,76 @@ def maybe_decompress(data: bytes, what: str) -> bytes:
     return data
 
 
-def read_path(path: Path, what: str | None = None) -> bytes:
-    """Read a file under :data:`MAX_MEMBER_BYTES`, decompressing zstd content."""
+_SPECIAL = {
+    stat.S_IFIFO: "a named pipe (FIFO)",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFDIR: "a folder",
+}
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
+
+
+def _refused_link(label: str) -> ArtifactUnavailable:
+    reason = f"refused {label}: a symbolic link (only regular files inside the run are read)"
+    return ArtifactUnavailable(reason, "refused")
+
+
+def open_regular(path: Path, label: str, root: Path | None = None) -> int:
+    """A file descriptor of ``path``, only if it is a regular file reached without any symbolic link.
+
+    With ``root``, every folder between ``root`` and the file is opened without following links too.
+    A link, a FIFO, a device or a socket raises ArtifactUnavailable("refused"); opening never blocks."""
+    parts: tuple[str, ...] = ()
+    if root is not None:
+        try:
+            parts = path.relative_to(root).parts
+        except ValueError:
+            root = None
+    directory = os.open(root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)) if root is not None else None
+    try:
+        try:
+            for part in parts[:-1]:
+                inner = os.open(part, _DIR_FLAGS, dir_fd=directory)
+                os.close(directory)  # type: ignore[arg-type]
+                directory = inner
+            name = parts[-1] if parts else str(path)
+            fd = os.open(name, _OPEN_FLAGS, dir_fd=directory)
+        except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.ENOTDIR) and _is_link(path, root):
+                raise _refused_link(label) from None
+            raise
+    finally:
+        if directory is not None:
+            os.close(directory)
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        kind = _SPECIAL.get(stat.S_IFMT(mode), "not a regular file")
+        raise ArtifactUnavailable(f"refused {label}: {kind}, not a regular file", "refused")
+    os.set_blocking(fd, True)
+    return fd
+
+
+def _is_link(path: Path, root: Path | None) -> bool:
+    """Whether ``path`` or a folder between ``root`` and it is a symbolic link."""
+    stop = root if root is not None else path.parent
+    current = path
+    while True:
+        if current.is_symlink():
+            return True
+        if current == stop or current.parent == current:
+            return False
+        current = current.parent
+
+
+def read_path(path: Path, what: str | None = None, root: Path | None = None) -> bytes:
+    """Read a regular file (no symbolic link on the way from ``root``) under :data:`MAX_MEMBER_BYTES`,
+    decompressing zstd content."""
     label = what or path.name
     try:
-        with path.open("rb") as fh:
+        with os.fdopen(open_regular(path, label, root), "rb") as fh:
             data = read_capped(fh, MAX_MEMBER_BYTES, label)
     except ArtifactUnavailable:
         raise
@@ -159,15 +229,16 @@ class SafeZip:
             self._admit(info)
 
     @classmethod
-    def open(cls, source: Path | bytes, label: str) -> SafeZip:
-        """Open a ZIP from a path or bytes; an unreadable one raises ArtifactUnavailable("damaged")."""
+    def open(cls, source: Path | bytes, label: str, root: Path | None = None) -> SafeZip:
+        """Open a ZIP from a path (a regular file reached without links from ``root``) or bytes;
+        an unreadable one raises ArtifactUnavailable("damaged"), a link or special file "refused"."""
         try:
             if isinstance(source, bytes):
                 if source[:4] == ZSTD_MAGIC:
                     source = decompress_zstd(source, label)
                 zf = zipfile.ZipFile(io.BytesIO(source))
             else:
-                zf = _open_zip_path(source, label)
+                zf = _open_zip_path(source, label, root)
             return cls(zf, label)
         except ArtifactUnavailable:
             raise
@@ -179,6 +250,8 @@ class SafeZip:
         name = info.filename
         if unsafe_member_name(name):
             self.refused[name] = ESCAPE_REASON
+        elif stat.S_ISLNK(info.external_attr >> 16):
+            self.refused[name] = "a symbolic link"
         elif info.is_dir():
             return
         elif info.file_size > MAX_MEMBER_BYTES:
@@ -227,13 +300,24 @@ class SafeZip:
         return data
 
     def close(self) -> None:
+        handle = self._zf.fp
         self._zf.close()
+        if handle is not None and not handle.closed:
+            handle.close()  # a file object this module opened (ZipFile leaves those open)
 
 
-def _open_zip_path(path: Path, label: str) -> zipfile.ZipFile:
+def _open_zip_path(path: Path, label: str, root: Path | None = None) -> zipfile.ZipFile:
     """Open a ZIP file on disk; a zstd-compressed one is decompressed into memory first."""
-    with path.open("rb") as fh:
-        magic = fh.read(4)
-    if magic == ZSTD_MAGIC:
-        return zipfile.ZipFile(io.BytesIO(read_path(path, label)))
-    return zipfile.ZipFile(path)
+    handle = os.fdopen(open_regular(path, label, root), "rb")
+    try:
+        magic = handle.read(4)
+        if magic == ZSTD_MAGIC:
+            handle.seek(0)
+            data = decompress_zstd(read_capped(handle, MAX_MEMBER_BYTES, label), label)
+            handle.close()
+            return zipfile.ZipFile(io.BytesIO(data))
+        handle.seek(0)
+        return zipfile.ZipFile(handle)
+    except BaseException:
+        handle.close()
+        raise

@@ -1,0 +1,144 @@
+"""Secrets known by their shape alone, found and replaced without knowing the values.
+
+Each :class:`Rule` finds one shape and says which part is the secret:
+
+- ``card``: a card number (13 to 19 digits, optionally grouped by spaces or dashes, a known
+  issuer prefix, a valid Luhn check digit);
+- ``jwt``: ``eyJ...``-style JSON web tokens;
+- ``header``: ``Bearer``/``Basic``/``Token`` credentials; ``Cookie:``, ``Authorization:`` and other
+  credential header lines; HAR-style ``{"name": "Cookie", "value": "..."}`` objects written as text;
+- ``form``: ``password=...`` style pairs and ``"password": "..."`` JSON pairs with a secret name.
+
+:func:`scrub` replaces every secret part (the :class:`~debugkit.redaction.redactor.Redactor` runs it on
+every string); :func:`find` lists what is left (the bundle's final check runs it on every member). The
+two use the same rules, so whatever :func:`find` reports, :func:`scrub` would have replaced. Values
+that already are placeholders (:func:`debugkit.redaction.policy.is_placeholder`) are left alone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from debugkit.redaction.collect import secret_name
+from debugkit.redaction.policy import PLACEHOLDER, bullets_only
+
+MIN_VALUE = 4  # shorter values are not treated as secrets (they would be found all over ordinary text)
+# Keys that hold a secret-looking fragment but never a secret.
+NOT_SECRET_KEYS = frozenset({"keepallattr", "autocomplete", "author", "authored", "monkey", "keyboard", "keys"})
+_DATA_URI = re.compile(r"data:[a-z]+/[a-z0-9.+-]+;base64,[A-Za-z0-9+/=]+", re.IGNORECASE)
+_HEADER_NAMES = (
+    r"cookie|set-cookie|authorization|proxy-authorization|x-api-key|x-auth-token|x-csrf-token|x-xsrf-token"
+)
+_JSON_STRING = r'"((?:[^"\\\n]|\\.){1,2000})"'
+_COOKIE_NAME = re.compile(r"[\w.-]+=(?=\[)")
+
+
+@dataclass(frozen=True)
+class Rule:
+    kind: str  # card | jwt | header | form
+    pattern: re.Pattern[str]
+    group: int  # the secret part
+    name_group: int | None = None  # a name that must be secret for the rule to apply
+    check: Callable[[str], bool] | None = None  # a test of the secret part (the Luhn check)
+
+
+@dataclass(frozen=True)
+class Found:
+    kind: str
+    start: int
+    end: int
+
+
+def luhn_card(text: str) -> bool:
+    """A card number: 13-19 digits with a known issuer prefix and a valid Luhn check digit."""
+    digits = re.sub(r"[ -]", "", text)
+    if not 13 <= len(digits) <= 19 or not digits.isdigit():
+        return False
+    if digits[0] not in "3456" and not 22 <= int(digits[:2]) <= 27:
+        return False
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        value = int(char)
+        if position % 2:
+            value = value * 2 - 9 if value > 4 else value * 2
+        total += value
+    return total % 10 == 0
+
+
+def _json_key(name: str) -> bool:
+    return secret_name(name) and name.lower() not in NOT_SECRET_KEYS
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("jwt", re.compile(r"\b(eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,})"), 1),
+    Rule(
+        "header",
+        re.compile(r"\b(?:bearer|basic|token)\s+((?=[A-Za-z0-9._~+/=-]*\d)[A-Za-z0-9._~+/=-]{12,})", re.I),
+        1,
+    ),
+    Rule("header", re.compile(rf"(?<![\w-])(?:{_HEADER_NAMES})[ \t]*:[ \t]*([^\r\n\"]+)", re.I), 1),
+    Rule("header", re.compile(rf'"name"\s*:\s*{_JSON_STRING}\s*,\s*"value"\s*:\s*{_JSON_STRING}'), 2, 1),
+    Rule("header", re.compile(rf'"value"\s*:\s*{_JSON_STRING}\s*,\s*"name"\s*:\s*{_JSON_STRING}'), 1, 2),
+    Rule("form", re.compile(rf'"([A-Za-z0-9_.:-]{{1,60}})"\s*:\s*{_JSON_STRING}'), 2, 1),
+    Rule("form", re.compile(r"(?<![\w.-])([A-Za-z][\w.\[\]-]{0,60})=([^\s&;,\"'<>]+)"), 2, 1),
+    Rule("card", re.compile(r"(?<![\w.])(\d(?:[ -]?\d){12,18})(?![\w]|\.\d)"), 1, check=luhn_card),
+)
+
+
+def _applies(rule: Rule, match: re.Match[str]) -> bool:
+    value = match.group(rule.group)
+    if len(value.strip()) < MIN_VALUE or _is_redacted(value) or bullets_only(value):
+        return False
+    if rule.name_group is not None:
+        name = match.group(rule.name_group)
+        if not (_json_key(name) if rule.kind == "form" else secret_name(name)):
+            return False
+    return rule.check is None or rule.check(value)
+
+
+def _is_redacted(value: str) -> bool:
+    """Nothing but placeholders is left in the value (cookie names and separators aside; Markdown may
+    escape a placeholder's brackets)."""
+    value = value.replace("\\[", "[").replace("\\]", "]")
+    rest = PLACEHOLDER.sub("", _COOKIE_NAME.sub("", value))
+    return not rest.strip(" \t;,\"'()")
+
+
+def find(text: str, rules: Iterable[Rule] = RULES) -> list[Found]:
+    """Every secret-shaped value in ``text`` that is not a placeholder yet (``data:`` URIs are skipped)."""
+    text = _DATA_URI.sub(lambda m: "d" * len(m.group(0)), text)
+    found = []
+    for rule in rules:
+        for match in rule.pattern.finditer(text):
+            if _applies(rule, match):
+                found.append(Found(rule.kind, match.start(rule.group), match.end(rule.group)))
+    return found
+
+
+def scrub(text: str, replace: Callable[[str, str], str], kinds: Iterable[str] | None = None) -> str:
+    """``text`` with every secret part replaced by ``replace(value, kind)``; only ``kinds`` when given."""
+    if not text:
+        return text
+    wanted = set(kinds) if kinds is not None else None
+    for rule in RULES:
+        if wanted is not None and rule.kind not in wanted:
+            continue
+
+        def sub(match: re.Match[str], rule: Rule = rule) -> str:
+            if not _applies(rule, match):
+                return match.group(0)
+            start, end = (i - match.start(0) for i in match.span(rule.group))
+            value = match.group(rule.group)
+            stripped = value.rstrip()
+            whole = match.group(0)
+            return whole[:start] + replace(stripped, rule.kind) + value[len(stripped) :] + whole[end:]
+
+        text = rule.pattern.sub(sub, text)
+    return text
+
+
+def scrub_lines(text: str, replace: Callable[[str, str], str]) -> str:
+    """:func:`scrub` one line at a time (for long text members: bounded work per match)."""
+    return "".join(scrub(line, replace) for line in text.splitlines(keepends=True))
