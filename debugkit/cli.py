@@ -506,7 +506,8 @@ def _client(args: argparse.Namespace):
 def _cached_copy(args: argparse.Namespace) -> Path:
     """Fetch a run id into the cache (only what is missing), and return its folder."""
     from debugkit.api.cache import cache_root, run_cache_dir
-    from debugkit.api.fetch import DEFAULT_TYPES, FetchOptions, local_copy_is_complete
+    from debugkit.api.fetch import DEFAULT_TYPES, FetchOptions
+    from debugkit.runfolder_layout import local_copy_is_complete
 
     with _client(args) as client:
         folder = run_cache_dir(cache_root(args.cache_dir), client.config.base_url, args.source)

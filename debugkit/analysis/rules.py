@@ -34,6 +34,7 @@ from debugkit.analysis.describe import (
 from debugkit.analysis.diagnose import FailingAction, Verdict, terminate_action
 from debugkit.analysis.facts import Facts, FlowFailure, gather, intercept_message, interceptor_of
 from debugkit.analysis.pagetext import AUTH_WORDS, SERVER_WORDS
+from debugkit.constants import FAILED_STATUSES
 from debugkit.parsers.actions import WEB_ACTIONS
 from debugkit.text import clip
 
@@ -169,11 +170,11 @@ class Context:
             return Evidence(
                 "action", self.terminate.ref, f"the agent gave up in step {self.terminate.step.label}: {reasoning}"
             )
-        if self.run.status in ("failed", "terminated", "timed_out") and self.run.failure_reason:
+        if self.run.status in FAILED_STATUSES and self.run.failure_reason:
             return Evidence(
                 "failure_text", "run.failure_reason", f"the run {self.run.status}: {clip(self.run.failure_reason, 200)}"
             )
-        if self.run.status in ("failed", "terminated", "timed_out"):
+        if self.run.status in FAILED_STATUSES:
             return Evidence("step", "run", f"the run {self.run.status}")
         return None
 
@@ -339,7 +340,7 @@ def llm_invalid_output(ctx: Context) -> Finding | None:
 @rule
 def browser_crashed(ctx: Context) -> Finding | None:
     match = _BROWSER_GONE.search(ctx.texts())
-    if not match or ctx.run.status not in ("failed", "terminated", "timed_out", None):
+    if not match or ctx.run.status not in (*FAILED_STATUSES, None):
         return None
     line = _line_with(ctx.texts(), match)
     view = ctx.failing.view

@@ -23,13 +23,14 @@ from debugkit.analysis.causes import category_of
 from debugkit.analysis.triage import Triage, analyse
 from debugkit.api.cache import run_cache_dir
 from debugkit.api.client import SkyvernClient
-from debugkit.api.fetch import DEFAULT_TYPES, FetchOptions, fetch_run, local_copy_is_complete
+from debugkit.api.fetch import DEFAULT_TYPES, FetchOptions, fetch_run
 from debugkit.errors import DebugkitError, UsageError
 from debugkit.fleet.listing import RunSummary, check_run_id
 from debugkit.fleet.signature import signature_of
 from debugkit.load import load_run
 from debugkit.redaction import redact_run
 from debugkit.report.json_report import triage_document
+from debugkit.runfolder_layout import local_copy_is_complete
 from debugkit.sources import open_source
 from debugkit.text import clip
 from debugkit.timeutil import iso
