@@ -14,12 +14,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from triaged import document
 
 from debugkit.analysis.causes import category_of
-from debugkit.analysis.triage import analyse
-from debugkit.load import load_run
-from debugkit.report.json_report import triage_document
-from debugkit.sources import open_source
 
 REAL = Path(os.environ.get("DEBUGKIT_REAL_RUNS", Path(__file__).resolve().parent.parent / "fixtures" / "real"))
 RECORDINGS = sorted(p for p in REAL.iterdir() if (p / "capture.json").is_file())
@@ -34,7 +31,7 @@ def _capture(run: Path) -> dict:
 
 
 def _triage(run: Path) -> dict:
-    return json.loads(json.dumps(triage_document(analyse(load_run(open_source(run))))))
+    return document(run)
 
 
 def _cited(doc: dict) -> list[dict]:
