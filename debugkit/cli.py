@@ -12,7 +12,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -179,6 +179,35 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("--html", metavar="FILE", help="also write a self-contained overview page")
     runs.add_argument("--reports", metavar="DIR", help="also write each run's HTML report there (linked from --html)")
 
+    serve = commands.add_parser(
+        "serve",
+        parents=[api],
+        help="triage every failed run the moment Skyvern reports it (webhook server)",
+        description="Run a webhook server for Skyvern's webhook_url: each delivery is checked against "
+        "SKYVERN_API_KEY (x-skyvern-signature), answered at once, and every failed, terminated or timed-out "
+        "run is fetched and triaged in the background into DIR/<run_id>/ (triage.json, report.html, "
+        "ticket.zip). GET / lists the runs. Needs the serve extra: pip install 'debugkit[serve]'.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=_port, default=8765, help="the port (default 8765; 0 picks a free one)")
+    serve.add_argument("--out", metavar="DIR", required=True, help="where triages and the server's state are kept")
+    serve.add_argument("--cache-dir", metavar="DIR", help="where fetched runs are kept (as for triage RUN_ID)")
+    serve.add_argument("--workers", type=_positive_int, default=2, metavar="N", help="runs triaged at once (2)")
+    serve.add_argument(
+        "--queue", type=_count, default=64, metavar="N",
+        help="runs that may wait for a worker (64); beyond, deliveries get 503 and Skyvern delivers again",
+    )
+    serve.add_argument(
+        "--max-age", type=_seconds_age, default=300.0, metavar="SECONDS",
+        help="refuse a delivery whose x-skyvern-timestamp is further than this from now (default 300)",
+    )
+    serve.add_argument(
+        "--max-body", type=_count, default=1024 * 1024, metavar="BYTES",
+        help="refuse a delivery body over this size with 413 (default 1048576)",
+    )
+    serve.add_argument("--no-render", action="store_true", help="never start Chromium to place elements")
+    _wait_options(serve)
+
     fetch = commands.add_parser(
         "fetch",
         parents=[api],
@@ -215,28 +244,30 @@ def _wait_options(parser) -> None:
     parser.add_argument("--no-wait", action="store_true", help="do not wait for them (same as --wait 0)")
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not 0 <= value <= 600:
-        raise argparse.ArgumentTypeError("must be between 0 and 600")
-    return value
-
-
 def _wait_seconds(args: argparse.Namespace) -> float:
     return 0.0 if args.no_wait else args.wait
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if not 1 <= value <= 64:
-        raise argparse.ArgumentTypeError("must be between 1 and 64")
-    return value
+def _bounded(convert: Callable[[str], float], low: float, high: float, noun: str) -> Callable[[str], float]:
+    """An argparse type: ``convert(text)`` between ``low`` and ``high``, else one line saying why."""
+
+    def parse(text: str) -> float:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {noun}: {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low} and {high}")
+        return value
+
+    return parse
+
+
+_seconds = _bounded(float, 0, 600, "a number of seconds")  # --wait
+_positive_int = _bounded(int, 1, 64, "a whole number")  # --concurrency, --workers
+_port = _bounded(int, 0, 65535, "a port number")
+_count = _bounded(int, 1, 1 << 30, "a whole number")  # --queue, --max-body
+_seconds_age = _bounded(float, 1, 7 * 24 * 3600, "a number of seconds")  # --max-age
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -254,6 +285,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _annotate(args)
         if args.command == "runs":
             return _runs(args)
+        if args.command == "serve":
+            return _serve(args)
     except DebugkitError as exc:
         sys.stderr.write(f"debugkit: error: {exc}\n")
         return exc.exit_code
@@ -434,6 +467,27 @@ def _runs(args: argparse.Namespace) -> int:
         wait_seconds=_wait_seconds(args),
     )
     return run(options, lambda: _client(args))
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from debugkit.serve import ServeOptions, serve
+
+    options = ServeOptions(
+        out=Path(args.out),
+        api_key=args.api_key or os.environ.get("SKYVERN_API_KEY") or None,
+        host=args.host,
+        port=args.port,
+        base_url=args.base_url,
+        cache_dir=args.cache_dir,
+        workers=args.workers,
+        queue=args.queue,
+        max_body=args.max_body,
+        max_age=args.max_age,
+        wait_seconds=_wait_seconds(args),
+        render=not args.no_render,
+        concurrency=args.concurrency,
+    )
+    return serve(options)
 
 
 def _annotate_into(output: Path, run, step, args: argparse.Namespace):
