@@ -161,7 +161,7 @@ class Written:
     def notes(self) -> list[str]:
         """What a reader should know about the pictures (screenshots masked or left out), one line each."""
         line = self.masks.summary() if self.masks is not None else None
-        return [line] if line else []
+        return [line] if line else []  # the CLI prints these as "debugkit: note: ..."
 
 
 class Triage:

@@ -391,6 +391,12 @@ def _notes(lines: list[str]) -> None:
         sys.stderr.write(f"debugkit: note: {line}\n")
 
 
+def _mask_notes(masks) -> list[str]:
+    """What the screenshot masks did, in a line (none when nothing was masked or left out)."""
+    line = masks.summary() if masks is not None else None
+    return [line] if line else []
+
+
 def _bundle(args: argparse.Namespace) -> int:
     _warn_no_redact(args)
     if args.max_size <= 0:
@@ -408,7 +414,7 @@ def _bundle(args: argparse.Namespace) -> int:
             + (f", {len(result.left_out)} left out (see manifest.json)" if result.left_out else "")
             + ")\n"
         )
-        _notes([result.masks.summary()] if result.masks is not None and result.masks.summary() else [])
+        _notes(_mask_notes(result.masks))
     return EXIT_OK
 
 
@@ -433,7 +439,7 @@ def _annotate(args: argparse.Namespace) -> int:
         for action in step.actions:
             if action.element_id and action.element_id in locations:
                 sys.stderr.write(f"  {action.element_id}: {describe(locations[action.element_id], step)}\n")
-        _notes([masks.summary()] if masks is not None and masks.summary() else [])
+        _notes(_mask_notes(masks))
     return EXIT_OK
 
 
