@@ -344,3 +344,21 @@ def test_payload_shapes_skyvern_sends():
     for body in bad:
         with pytest.raises(BadPayload):
             parse_delivery(body)
+
+
+def test_the_index_escapes_what_runs_say():
+    from debugkit.serve.page import index_csp, render_index, runs_document
+    from debugkit.serve.store import Entry
+
+    payload = '<script>alert(1)</script>"><img src=x onerror=alert(1)>'
+    entry = Entry(
+        run_id="tsk_1", skyvern_status="failed", state="triaged", received_at="2026-05-02T09:00:00+00:00",
+        cause="site_server_error", category="WEBSITE_ERROR", summary=payload, files=["report.html"],
+        notes=[payload],
+    )
+    page = render_index([entry])
+    assert "<script" not in page and "<img" not in page and "&lt;script&gt;" in page
+    assert 'href="runs/tsk_1/report.html"' in page
+    css_hash = index_csp().split("style-src '", 1)[1].split("'", 1)[0]
+    assert css_hash.startswith("sha256-") and "script-src" not in index_csp()
+    assert runs_document([entry])["runs"][0]["links"] == {"report.html": "runs/tsk_1/report.html"}

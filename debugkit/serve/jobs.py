@@ -14,10 +14,14 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
 
 from debugkit.serve.store import FAILED, RUNNING, TRIAGED, Entry, Store, now_iso
+
+if TYPE_CHECKING:
+    from debugkit.api.client import SkyvernClient
 
 Log = Callable[[str], None]
 
@@ -93,7 +97,9 @@ class Jobs:
                     self._busy -= 1
 
 
-def triage_job(store: Store, settings: JobSettings, client_factory: Callable[[], object], log: Log):
+def triage_job(
+    store: Store, settings: JobSettings, client_factory: Callable[[], SkyvernClient], log: Log
+) -> Callable[[Entry], None]:
     """The work of one job, for :class:`Jobs` (``client_factory`` gives the shared SkyvernClient)."""
     from debugkit._api import open_triage
     from debugkit.api.cache import fetch_into_cache
