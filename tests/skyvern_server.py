@@ -713,6 +713,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.rfile.read(length)
             faults = owner.faults
             if faults.latency_seconds > 0 and faults.applies(path):
+                faults.note("latency")
                 time.sleep(faults.latency_seconds)
             spared = faults.spare(path)
             if faults.never_answer and faults.applies(path):

@@ -13,11 +13,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from skyvern_server import DEFAULT_TASK_V2_ID, DEFAULT_WR_ID, FIXTURES, SkyvernTestServer
 from triaged import document
 
+from debugkit.api import client as client_module
+from debugkit.api.client import ApiConfig, SkyvernClient
 from debugkit.api.fetch import DEFAULT_TYPES
 
 RUN_500 = "runs/site_500_submit"
@@ -221,12 +224,23 @@ def test_refresh_downloads_again(skyvern_server: SkyvernTestServer, tmp_path: Pa
 def test_rate_limit_waits_as_retry_after_says(skyvern_server: SkyvernTestServer, tmp_path: Path):
     skyvern_server.faults.rate_limit_first_n = 2
     skyvern_server.faults.retry_after_seconds = 1
-    started = time.monotonic()
     done = cli(skyvern_server, "fetch", skyvern_server.names["real/success"], "-o", str(tmp_path / "r"), "--quiet")
     assert done.returncode == 0, done.stderr
     assert skyvern_server.faults.fired.get("rate_limit", 0) == 2
-    assert time.monotonic() - started >= 1.0  # it waited instead of hammering
     same_story(verdict_of(tmp_path / "r"), verdict_of(FIXTURES / "real" / "success"))
+
+
+def test_the_client_sleeps_what_retry_after_says(skyvern_server: SkyvernTestServer, monkeypatch: pytest.MonkeyPatch):
+    """The waits themselves, read from the client's sleeps (no clock is compared)."""
+    slept: list[float] = []
+    monkeypatch.setattr(client_module, "time", SimpleNamespace(monotonic=time.monotonic, sleep=slept.append))
+    skyvern_server.faults.rate_limit_first_n = 2
+    skyvern_server.faults.retry_after_seconds = 3
+    config = ApiConfig(base_url=skyvern_server.base_url, api_key=skyvern_server.api_key)
+    with SkyvernClient(config) as client:
+        run = client.get_json(f"/v1/runs/{skyvern_server.names['real/success']}", what="run")
+    assert isinstance(run, dict) and skyvern_server.faults.fired.get("rate_limit") == 2
+    assert slept == [3, 3]  # it waited as told instead of hammering
 
 
 @pytest.mark.parametrize(
@@ -270,10 +284,13 @@ def test_an_artifact_truncated_every_time_is_reported_damaged(make_skyvern_serve
 
 def test_a_dead_server_ends_in_a_clear_error_not_a_hang(skyvern_server: SkyvernTestServer, tmp_path: Path):
     skyvern_server.faults.always_5xx = True
-    started = time.monotonic()
-    done = cli(skyvern_server, "fetch", skyvern_server.names["real/success"], "-o", str(tmp_path / "r"))
+    done = cli(skyvern_server, "fetch", skyvern_server.names["real/success"], "-o", str(tmp_path / "r"), timeout=60)
     assert done.returncode == 3
-    assert time.monotonic() - started < 30
+    attempts: dict[str, int] = {}
+    for record in skyvern_server.log:
+        attempts[record.path] = attempts.get(record.path, 0) + 1
+    run_path = f"/v1/runs/{skyvern_server.names['real/success']}"
+    assert attempts[run_path] > 1 and max(attempts.values()) <= 1 + ApiConfig.retries  # retried within its bound
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "kept failing" in lines[0] and "Traceback" not in done.stderr
 
