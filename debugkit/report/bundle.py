@@ -25,9 +25,9 @@ from debugkit.analysis.triage import Triage, analyse
 from debugkit.errors import DebugkitError
 from debugkit.model import RawRun, RunData, StepData
 from debugkit.outputs import write_output
-from debugkit.redaction import RedactionPolicy, Redactor, collect_secrets, redact_run, verify_members
+from debugkit.redaction import RedactionPolicy, Redactor, redact_run, verify_members
 from debugkit.redaction.masking import MaskReport, mask_run
-from debugkit.redaction.pipeline import har_bytes, known_api_keys
+from debugkit.redaction.pipeline import run_secrets
 from debugkit.report.bundle_members import Member, Members, har_members, reencode_png, step_members
 from debugkit.report.html import locate_for_report, render_html
 from debugkit.report.json_report import triage_document
@@ -83,7 +83,7 @@ def build_bundle(
         shown, redactor, secrets = redact_run(raw, run, policy=policy, api_keys=api_keys or [], salt=salt)
     else:
         shown, redactor = run, None
-        secrets = collect_secrets(run, har_bytes(raw), known_api_keys(api_keys or []))
+        secrets = run_secrets(raw, run, api_keys or [])
     triage = analyse(shown)
     overlays = locate_for_report(triage, render=render)
     masks = mask_run(shown, locations=overlays, render=render) if redact else None
