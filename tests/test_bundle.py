@@ -15,6 +15,7 @@ import pytest
 
 from debugkit.load import load_run
 from debugkit.redaction import RedactionPolicy
+from debugkit.report import embedded
 from debugkit.report.bundle import BundleRefused, build_bundle
 from debugkit.sources import open_source
 
@@ -76,7 +77,12 @@ def build(run: Path, out: Path, **kwargs) -> zipfile.ZipFile:
 
 
 def all_text(archive: zipfile.ZipFile) -> dict[str, str]:
-    return {name: archive.read(name).decode("utf-8", "replace") for name in archive.namelist()}
+    """Each member as text; a report with its compressed network data decoded (what its reader sees)."""
+    texts = {name: archive.read(name).decode("utf-8", "replace") for name in archive.namelist()}
+    for name, text in texts.items():
+        if embedded.has_blocks(text):
+            texts[name] = text + "\n" + json.dumps(embedded.read_blocks(text), ensure_ascii=False)
+    return texts
 
 
 def test_no_secret_in_any_member(secret_run, tmp_path: Path):

@@ -88,3 +88,21 @@ def test_the_redacted_copy_of_a_network_row_is_a_new_row() -> None:
     assert first is not entry and "tok-123456" not in first.url and first.started_at == when
     assert "cookie-9876" not in str(second.raw) and second.error == "HTTP 500"
     assert clone.har_secrets is None and run.har_secrets == [("cookie-9876", "cookie")]
+
+
+def test_the_fail_closed_check_reads_a_reports_compressed_network_data() -> None:
+    """A secret in the report's network rows is compressed, not gone: the bundle's check decodes them."""
+    from debugkit.redaction.verify import verify_members
+    from debugkit.report import embedded
+
+    def page(url: str) -> bytes:
+        block = embedded.encode({"format": "debugkit.network/1", "rows": [[0, 0, url, "200", 0, "", None, -1, -1]]})
+        return f'<html><div hidden id="net-data" data-encoding="gzip+base64">{block}</div></html>'.encode()
+
+    secret = Secret("cookie-value-9876", "cookie")
+    assert "cookie-value-9876" not in page("https://a.example/?sid=cookie-value-9876").decode()
+    leaks = verify_members({"report.html": page("https://a.example/?sid=cookie-value-9876")}, [secret], set())
+    assert [(leak.member, leak.kind) for leak in leaks] == [("report.html", "cookie")]
+    assert verify_members({"report.html": page("https://a.example/?sid=[REDACTED:0a1b2c3d]")}, [secret], set()) == []
+    damaged = b'<div hidden data-encoding="gzip+base64">H4sIAAAAnotgzip</div>'
+    assert [leak.kind for leak in verify_members({"report.html": damaged}, [secret], set())] == ["unreadable"]
