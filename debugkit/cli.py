@@ -362,7 +362,9 @@ def _triage(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     _warn_no_redact(args)
-    t = _open(args, step=args.step, locate="all" if args.json else "decisive")
+    # what is shown is located: the bounded --json document and the terminal show the decisive and the
+    # failing action's steps in full; --full and --step show every (focused) step
+    t = _open(args, step=args.step, locate="all" if args.json and (args.full or args.step) else "decisive")
     if args.json:
         document = t.to_json(full=args.full)
         sys.stdout.buffer.write(orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
