@@ -58,7 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY",
         help="API key (default: $SKYVERN_API_KEY; prefer the variable: a flag shows in the process list)",
     )
-    group.add_argument("--concurrency", type=_positive_int, default=8, metavar="N", help="parallel downloads (8)")
+    group.add_argument(
+        "--concurrency", type=_positive_int, metavar="N",
+        help="requests at once over one connection pool (default 16; runs: 8 runs at once)",
+    )
 
     cached = _Parser(add_help=False)
     cache = cached.add_argument_group("run ids (fetched into a local cache)")
@@ -458,6 +461,8 @@ def _runs(args: argparse.Namespace) -> int:
     from debugkit.fleet.command import RunsOptions, run
     from debugkit.fleet.listing import parse_statuses
 
+    if args.concurrency is None:  # runs: as many runs at once as connections (bench/fleet.py)
+        args.concurrency = RunsOptions.concurrency
     options = RunsOptions(
         path=Path(args.path) if args.path else None,
         statuses=parse_statuses(args.status) if args.status is not None else None,

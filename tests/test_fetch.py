@@ -452,3 +452,15 @@ def test_a_workflow_runs_requests_share_one_pool_of_connections(make_skyvern_ser
     assert len(json.loads((tmp_path / "wr" / "steps.json").read_text())) == sum(
         len(json.loads((f / "steps.json").read_text())) for f in folders
     )
+
+
+def test_concurrency_default_and_runs_own():
+    """No --concurrency: the client's measured default (README, "Speed"); ``runs`` keeps 8 runs at once."""
+    from debugkit.api.client import DEFAULT_CONCURRENCY, ApiConfig
+    from debugkit.cli import build_parser
+    from debugkit.fleet.command import RunsOptions
+
+    assert ApiConfig.from_env(concurrency=None).concurrency == DEFAULT_CONCURRENCY == ApiConfig().concurrency
+    assert ApiConfig.from_env(concurrency=3).concurrency == 3
+    assert build_parser().parse_args(["fetch", "tsk_1"]).concurrency is None
+    assert RunsOptions.concurrency == 8
