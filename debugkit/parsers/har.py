@@ -159,6 +159,28 @@ def _load_in_chunks(data: bytes | bytearray, keep_raw: bool, visit: Visit | None
     rows made so far are thrown away, so every entry is counted once; ``visit`` then sees those
     entries again).
     """
+    sliced = entry_slices(data)
+    if sliced is None:
+        return None
+    rows = _Rows(keep_raw, visit)
+    try:
+        for chunk in sliced[1]:
+            if keep_raw:
+                _share_header_strings(chunk, rows.shared)
+            _normalise_all(chunk, rows)
+            del chunk  # unless kept in ``raw``, the slice's dicts go before the next slice is parsed
+    except orjson.JSONDecodeError:
+        return None
+    return rows
+
+
+def entry_slices(data: bytes | bytearray) -> tuple[dict[str, Any], Iterator[list[Any]]] | None:
+    """The HAR's document with ``log.entries`` replaced by ``[0]``, and its entries about a megabyte at a
+    time; None when the array cannot be found this way.
+
+    A slice that does not parse raises ``orjson.JSONDecodeError``: the caller then reads the whole
+    document instead. (Used by :func:`parse_har` and by the bundle, which redacts a HAR a slice at a time.)
+    """
     opening = _ENTRIES_START_B.search(data)
     closing = data.rfind(b"]")
     if opening is None or closing < opening.end():
@@ -171,21 +193,15 @@ def _load_in_chunks(data: bytes | bytearray, keep_raw: bool, visit: Visit | None
     log = skeleton.get("log") if isinstance(skeleton, dict) else None
     if not isinstance(log, dict) or log.get("entries") != [0]:
         return None  # the array found is not log.entries
-    marker = _first_key(data, start, closing)
-    rows = _Rows(keep_raw, visit)
+    return skeleton, _slices(data, start, closing, _first_key(data, start, closing))
+
+
+def _slices(data: bytes | bytearray, start: int, closing: int, marker: bytes | None) -> Iterator[list[Any]]:
     while start < closing:
         cut = _next_boundary(data, start + _CHUNK_BYTES, closing, marker)
         end = closing if cut is None else cut
-        try:
-            chunk = orjson.loads(b"".join((b"[", data[start:end], b"]")))
-        except orjson.JSONDecodeError:
-            return None
-        if keep_raw:
-            _share_header_strings(chunk, rows.shared)
-        _normalise_all(chunk, rows)
-        del chunk  # unless kept in ``raw``, the slice's dicts go before the next slice is parsed
+        yield orjson.loads(b"".join((b"[", data[start:end], b"]")))
         start = end + 1
-    return rows
 
 
 def _share_header_strings(entries: list[Any], shared: dict[str, str]) -> None:

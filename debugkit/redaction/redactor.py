@@ -173,13 +173,18 @@ class Redactor:
         out = copy.deepcopy(doc)
         entries = out.get("log", {}).get("entries") if isinstance(out.get("log"), dict) else None
         for entry in entries or []:
-            if not isinstance(entry, dict):
-                continue
+            if isinstance(entry, dict):
+                self.har_entry(entry)  # the parts in place; the strings by the json pass below
+        return self.json(out)
+
+    def har_entry(self, entry: Any) -> Any:
+        """One entry of ``log.entries`` as :meth:`har` redacts it (``entry`` itself is changed too)."""
+        if isinstance(entry, dict):
             for side in ("request", "response"):
                 part = entry.get(side)
                 if isinstance(part, dict):
                     self._har_part(part)
-        return self.json(out)
+        return self.json(entry)
 
     def _har_part(self, part: dict[str, Any]) -> None:
         for header in part.get("headers") or []:
