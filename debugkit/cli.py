@@ -408,8 +408,16 @@ def _bundle(args: argparse.Namespace) -> int:
         raise UsageError("--max-size must be above 0")
     _source_path(args)
     output = _output(args, Path(args.output))
-    t = _open(args, locate="none")  # the bundle redacts, analyses and locates its own copy, and checks it
-    result = t.write_bundle(output, max_size=int(args.max_size * 1e6))
+    from debugkit.pipeline import read
+    from debugkit.report.bundle import build_bundle
+
+    # the bundle redacts, analyses and locates its own copy (salted for it alone) and checks it: the run is
+    # read once and goes through the pipeline once (a triage beside it would hold a second copy in memory)
+    source = read(Path(args.source_path))
+    result = build_bundle(
+        source.raw, source.run, output, redact=not args.no_redact, max_size=int(args.max_size * 1e6),
+        api_keys=[args.api_key], render=not args.no_render,
+    )
     if not args.quiet:
         redacted = sum(result.counts.values())
         what = "not redacted" if args.no_redact else f"{redacted} secret value(s) redacted"
