@@ -367,7 +367,8 @@ def _triage(args: argparse.Namespace) -> int:
     _warn_no_redact(args)
     # what is shown is located: the bounded --json document and the terminal show the decisive and the
     # failing action's steps in full; --full and --step show every (focused) step
-    t = _open(args, step=args.step, locate="all" if args.json and (args.full or args.step) else "decisive")
+    locate: Locate = "decisive" if not args.json else "all" if args.full or args.step else "shown"
+    t = _open(args, step=args.step, locate=locate)
     if args.json:
         document = t.to_json(full=args.full)
         sys.stdout.buffer.write(orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from test_report_html import busy_triage
 
@@ -58,3 +59,14 @@ def test_locations_are_given_for_the_steps_the_document_shows():
             elif step["step_id"] != (doc["failing_action"] or {}).get("step_id"):
                 assert action["element"]["location"] is None
     assert len({s["step_id"] for s in doc["steps"]}) > 1
+
+
+def test_without_a_decisive_or_failing_action_every_step_is_located():
+    """Nothing to focus on (a recorded page: no action ran): the bounded document locates every step."""
+    import debugkit
+
+    modal = Path(__file__).resolve().parent.parent / "fixtures" / "recorded" / "modal"
+    doc = debugkit.triage(modal, render=False).to_json()
+    assert doc["decisive_action"] is None and doc["failing_action"] is None
+    elements = [a["element"] for s in doc["steps"] for a in s["actions"] if a["element"]]
+    assert elements and all(e["location"] is not None for e in elements)

@@ -27,15 +27,16 @@ def triage_document(t: Triage, *, full: bool = False) -> dict[str, Any]:
     action lists at most ``LISTED_FAILURES`` of its failed requests and its console errors and
     warnings, and the run at most ``LISTED_RUN_FAILURES`` failed requests (those the verdict cites
     first, then the ones that are not noise), with counts of everything (``network_counts``,
-    ``console_counts``, ``network_failures_count``); ``full=True`` (``--full``) lists every request
-    and console line, which on a long run is megabytes.
+    ``console_counts``, ``network_failures_count``), and elements' locations only on the steps of the
+    decisive and the failing action (every step when there is neither); ``full=True`` (``--full``) lists
+    every request, console line and location, which on a long run is megabytes.
     """
     run = t.run
     verdict = t.diagnosis.verdict
     shown = _Shown(full, _cited(verdict))
     if not full and t.focus is None:  # elements are placed on the decisive and the failing action's steps
         views = (t.diagnosis.decisive, t.diagnosis.failing.view)
-        shown.located = frozenset(v.step.step_id for v in views if v is not None)
+        shown.located = frozenset(v.step.step_id for v in views if v is not None) or None  # neither: every step
     failing = t.diagnosis.failing
     focus_ids = {s.step.step_id for s in t.steps}
     failed = [
