@@ -97,7 +97,7 @@ def local_source(
     wait: float = DEFAULT_WAIT,
     base_url: str | None = None,
     api_key: str | None = None,
-    concurrency: int = 8,
+    concurrency: int | None = None,  # requests at once (default: DEFAULT_CONCURRENCY of debugkit.api.client)
     fetch: Fetch | None = None,
 ) -> tuple[Path, FetchReport | None]:
     """The local path to read: ``source`` itself, or for a run id its cache folder, fetched when needed.

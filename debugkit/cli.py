@@ -58,7 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY",
         help="API key (default: $SKYVERN_API_KEY; prefer the variable: a flag shows in the process list)",
     )
-    group.add_argument("--concurrency", type=_positive_int, default=8, metavar="N", help="parallel downloads (8)")
+    group.add_argument(
+        "--concurrency", type=_positive_int, metavar="N",
+        help="requests at once over one connection pool (default 16; runs: 8 runs at once)",
+    )
 
     cached = _Parser(add_help=False)
     cache = cached.add_argument_group("run ids (fetched into a local cache)")
@@ -362,7 +365,10 @@ def _triage(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     _warn_no_redact(args)
-    t = _open(args, step=args.step, locate="all" if args.json else "decisive")
+    # what is shown is located: the bounded --json document and the terminal show the decisive and the
+    # failing action's steps in full; --full and --step show every (focused) step
+    locate: Locate = "decisive" if not args.json else "all" if args.full or args.step else "shown"
+    t = _open(args, step=args.step, locate=locate)
     if args.json:
         document = t.to_json(full=args.full)
         sys.stdout.buffer.write(orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
@@ -403,8 +409,16 @@ def _bundle(args: argparse.Namespace) -> int:
         raise UsageError("--max-size must be above 0")
     _source_path(args)
     output = _output(args, Path(args.output))
-    t = _open(args, locate="none")  # the bundle redacts, analyses and locates its own copy, and checks it
-    result = t.write_bundle(output, max_size=int(args.max_size * 1e6))
+    from debugkit.pipeline import read
+    from debugkit.report.bundle import build_bundle
+
+    # the bundle redacts, analyses and locates its own copy (salted for it alone) and checks it: the run is
+    # read once and goes through the pipeline once (a triage beside it would hold a second copy in memory)
+    source = read(Path(args.source_path))
+    result = build_bundle(
+        source.raw, source.run, output, redact=not args.no_redact, max_size=int(args.max_size * 1e6),
+        api_keys=[args.api_key], render=not args.no_render,
+    )
     if not args.quiet:
         redacted = sum(result.counts.values())
         what = "not redacted" if args.no_redact else f"{redacted} secret value(s) redacted"
@@ -456,6 +470,8 @@ def _runs(args: argparse.Namespace) -> int:
     from debugkit.fleet.command import RunsOptions, run
     from debugkit.fleet.listing import parse_statuses
 
+    if args.concurrency is None:  # runs: as many runs at once as connections (bench/fleet.py)
+        args.concurrency = RunsOptions.concurrency
     options = RunsOptions(
         path=Path(args.path) if args.path else None,
         statuses=parse_statuses(args.status) if args.status is not None else None,

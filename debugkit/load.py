@@ -33,6 +33,7 @@ from debugkit.parsers.har import parse_har
 from debugkit.parsers.html import HtmlSnapshot
 from debugkit.parsers.jsondoc import DamagedArtifact, decode_text, load_json
 from debugkit.parsers.screenshots import read_screenshot
+from debugkit.redaction.collect import HarSecrets
 from debugkit.timeutil import parse_time
 
 # What a step that ran actions is expected to have, so its absence is worth naming.
@@ -386,12 +387,17 @@ def _keep_llm_fields(action: Action, chosen: Action | None) -> None:
 
 
 def _load_network_and_console(run: RunData, refs: list[ArtifactRef], reader: _Reader) -> None:
+    run.har_secrets = []
     for ref in refs:
         data = reader.read(ref)
         if data is None:
             continue
         if ref.artifact_type == "har":
-            parsed = parse_har(data)
+            secrets = HarSecrets()  # collected in the same pass: redaction reads the HAR no second time
+            parsed = parse_har(data, visit=secrets.entry)
+            secrets.text(data)
+            run.har_secrets = [*(run.har_secrets or []), *secrets.pairs()]
+            del data
             offset = len(run.network)
             for entry in parsed.entries:
                 entry.index += offset

@@ -261,3 +261,7 @@ class RunData:
     network_loaded: bool = False
     console: list[ConsoleLine] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    # The secret values of the HAR (headers, cookies, query and form values, JWTs) as (value, kind), found
+    # while it was parsed (debugkit.redaction.collect.HarSecrets): redaction needs no second read. None when
+    # not collected (then redaction reads the HAR again). Never shown: the redacted copy holds none.
+    har_secrets: list[tuple[str, str]] | None = field(default=None, repr=False)

@@ -35,10 +35,12 @@ if TYPE_CHECKING:
 # Which elements to place on the screenshots:
 #   none      nothing (``location`` stays null)
 #   decisive  the steps of the decisive and the failing action (what the terminal shows; fastest)
+#   shown     what the bounded ``triage --json`` shows: as decisive, or every step when the run has neither
+#             a decisive nor a failing action
 #   all       every action of every shown step (``triage --json``)
 #   report    every action, plus every interactable element's box for the report's "element numbers"
 #             overlay (one re-render per step; the actions' locations are the same as "all")
-Locate = Literal["none", "decisive", "all", "report"]
+Locate = Literal["none", "decisive", "shown", "all", "report"]
 
 
 @dataclass
@@ -112,5 +114,6 @@ def place(analysis: Analysis, locate: Locate, *, render: bool = True) -> Overlay
         return locate_for_report(analysis, render=render)
     from debugkit.locate import locate_triage
 
-    locate_triage(analysis, render=render, decisive_only=locate == "decisive")
+    focused = analysis.diagnosis.decisive is not None or analysis.diagnosis.failing.view is not None
+    locate_triage(analysis, render=render, decisive_only=locate == "decisive" or (locate == "shown" and focused))
     return None

@@ -1333,10 +1333,12 @@ class SkyvernTestServer:
         late = self.faults.late_network_seconds
         if late > 0:
             now = self.clock()
+            # a run ends when it is first asked about: its run or its artifact list, whichever comes first
+            # (a client may ask for both at once)
             arts = [
                 a
                 for a in arts
-                if a.artifact_type not in _LATE_TYPES or now >= self._ended.get(str(a.task_id), -1e18) + late
+                if a.artifact_type not in _LATE_TYPES or now >= self._ended.setdefault(str(a.task_id), now) + late
             ]
         expired = any(self._mints(a) for a in arts) and self.faults.take("expire_signed_urls", path)
         return [self._serve_row(a, expired, wr_context) for a in arts]

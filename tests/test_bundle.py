@@ -15,6 +15,7 @@ import pytest
 
 from debugkit.load import load_run
 from debugkit.redaction import RedactionPolicy
+from debugkit.report import embedded
 from debugkit.report.bundle import BundleRefused, build_bundle
 from debugkit.sources import open_source
 
@@ -76,7 +77,12 @@ def build(run: Path, out: Path, **kwargs) -> zipfile.ZipFile:
 
 
 def all_text(archive: zipfile.ZipFile) -> dict[str, str]:
-    return {name: archive.read(name).decode("utf-8", "replace") for name in archive.namelist()}
+    """Each member as text; a report with its compressed network data decoded (what its reader sees)."""
+    texts = {name: archive.read(name).decode("utf-8", "replace") for name in archive.namelist()}
+    for name, text in texts.items():
+        if embedded.has_blocks(text):
+            texts[name] = text + "\n" + json.dumps(embedded.read_blocks(text), ensure_ascii=False)
+    return texts
 
 
 def test_no_secret_in_any_member(secret_run, tmp_path: Path):
@@ -204,3 +210,26 @@ def test_cli_bundle_and_no_redact(secret_run, tmp_path: Path):
         capture_output=True, text=True, timeout=120,
     )
     assert done.returncode == 0 and "redacted" in done.stderr
+
+
+def test_the_har_is_redacted_a_slice_at_a_time_exactly_as_a_whole(tmp_path: Path):
+    """The bundle redacts the HAR's entries a slice at a time (issue 12: memory): the same document as
+    Redactor.har on the whole; a HAR whose entries cannot be sliced (damaged) is not redacted this way."""
+    import orjson
+
+    import debugkit.parsers.har as har
+    from debugkit import pipeline
+    from debugkit.report.bundle_members import dump_json, redacted_har
+
+    folder = FIXTURES / "runs" / "login_401"
+    redactor = pipeline.prepare(pipeline.read(folder)).redactor
+    data = next((folder / "files").glob("*__har__*")).read_bytes()
+    whole = orjson.loads(dump_json(redactor.har(orjson.loads(data))))
+    chunk = har._CHUNK_BYTES
+    try:
+        har._CHUNK_BYTES = 200  # many slices, even on a small HAR
+        sliced = redacted_har(data, redactor)
+    finally:
+        har._CHUNK_BYTES = chunk
+    assert sliced is not None and orjson.loads(sliced) == whole and sliced != data
+    assert redacted_har(data[: len(data) // 2], redactor) is None

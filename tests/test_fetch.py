@@ -399,3 +399,85 @@ def skyvern_server_rows(server: SkyvernTestServer, run_id: str) -> list[dict]:
     import httpx
 
     return httpx.get(f"{server.base_url}/v1/runs/{run_id}/artifacts", headers={"x-api-key": server.api_key}).json()
+
+
+# --- one pool, requests sent as soon as what they need is known (issue 12) ---------------------------
+
+
+def _fetch_in_process(server: SkyvernTestServer, run_id: str, out: Path, **config):
+    from debugkit.api.client import ApiConfig, SkyvernClient
+    from debugkit.api.fetch import FetchOptions, fetch_run
+
+    settings = {"base_url": server.base_url, "api_key": server.api_key, **config}
+    with SkyvernClient(ApiConfig(**settings)) as client:
+        return fetch_run(client, run_id, FetchOptions(out_dir=out, types=None, wait_seconds=0))
+
+
+def test_downloads_do_not_wait_for_the_task_documents(make_skyvern_server, tmp_path: Path):
+    """The steps route never answers: the artifacts are downloaded all the same (they need only the list),
+    the fetch ends with the steps' error, and the next fetch downloads nothing again."""
+    from debugkit.api.client import ApiUnavailable
+
+    server = make_skyvern_server([FIXTURES / "runs" / "site_500_submit"], mode="unbundled_s3", separate_s3_origin=True)
+    run_id = server.names["runs/site_500_submit"]
+    server.faults.never_answer = True
+    server.faults.fault_path_pattern = r"/api/v1/tasks/[^/]+/steps"
+    out = tmp_path / "run"
+    with pytest.raises(ApiUnavailable, match="steps of"):
+        _fetch_in_process(server, run_id, out, timeout=0.5, deadline=1.5, retries=1, backoff=0.01)
+    listed = len(json.loads((FIXTURES / RUN_500 / "artifacts.json").read_text()))
+    assert len(list((out / "files").iterdir())) == listed  # every artifact, while the steps hung
+    assert not (out / "debugkit-fetch.json").exists()  # not complete: no manifest
+    server.faults.never_answer = False
+    server.reset_log()
+    report = _fetch_in_process(server, run_id, out)
+    assert report.count("cached") == listed and report.count("ok") == 0
+    assert server.count("/s3/") == 0 and not server.records("/v1/artifacts/")
+
+
+def test_a_workflow_runs_requests_share_one_pool_of_connections(make_skyvern_server, tmp_path: Path):
+    """Metadata and downloads of a workflow run with three tasks go over one pool: never more requests
+    in flight at once than --concurrency (API and storage origins together), and the task documents are asked
+    for together (each task's three at once), not one after another."""
+    import threading
+
+    folders = [FIXTURES / "runs" / name for name in ("login_401", "pending_timeout", "navigation_error")]
+    server = make_skyvern_server(folders, mode="unbundled_s3", separate_s3_origin=True)
+    run_id = server.add_workflow_run("wr_590000000000000777", folders)
+    server.faults.latency_seconds = 0.05
+    seen: list[int] = []
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            # requests in flight at the server (both origins): arrived, not yet answered. (Open sockets
+            # would overcount: one the client has closed may not have been noticed by the server yet.)
+            seen.append(sum(1 for r in server.records() if r.status == 0))
+            time.sleep(0.002)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        report = _fetch_in_process(server, run_id, tmp_path / "wr", concurrency=4)
+    finally:
+        stop.set()
+        watcher.join()
+    assert report.count("ok") == sum(len(json.loads((f / "artifacts.json").read_text())) for f in folders)
+    assert 2 <= max(seen) <= 4
+    documents = [r.path for r in server.records("/api/v1/tasks/")]
+    assert len(documents) == 9 and len(json.loads((tmp_path / "wr" / "tasks.json").read_text())) == 3
+    assert len(json.loads((tmp_path / "wr" / "steps.json").read_text())) == sum(
+        len(json.loads((f / "steps.json").read_text())) for f in folders
+    )
+
+
+def test_concurrency_default_and_runs_own():
+    """No --concurrency: the client's measured default (README, "Speed"); ``runs`` keeps 8 runs at once."""
+    from debugkit.api.client import DEFAULT_CONCURRENCY, ApiConfig
+    from debugkit.cli import build_parser
+    from debugkit.fleet.command import RunsOptions
+
+    assert ApiConfig.from_env(concurrency=None).concurrency == DEFAULT_CONCURRENCY == ApiConfig().concurrency
+    assert ApiConfig.from_env(concurrency=3).concurrency == 3
+    assert build_parser().parse_args(["fetch", "tsk_1"]).concurrency is None
+    assert RunsOptions.concurrency == 8

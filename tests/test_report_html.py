@@ -36,11 +36,12 @@ except ImportError:  # pragma: no cover
 from triaged import as_recorded
 
 import debugkit
-from debugkit.analysis.triage import Triage
+from debugkit.analysis.triage import Triage, analyse
 from debugkit.load import load_run
 from debugkit.locate import locate_triage
-from debugkit.model import Screenshot
+from debugkit.model import NetworkEntry, Screenshot
 from debugkit.redaction.patterns import redact_text, redact_url
+from debugkit.report import embedded
 from debugkit.report.bundle import build_bundle
 from debugkit.report.html import anchor_id, default_filename, locate_for_report, ref_anchor, render_html, write_html
 from debugkit.report.images import ImageSet
@@ -117,6 +118,20 @@ def parse(html: str) -> _Tags:
     parser.feed(html)
     parser.close()
     return parser
+
+
+def network_of(html: str) -> dict[str, Any]:
+    """The network panel's document (debugkit.network/1), decoded from the page's compressed block."""
+    blocks = embedded.read_blocks(html)
+    assert len(blocks) <= 1
+    return blocks[0] if blocks else {"format": "debugkit.network/1", "rows": [], "targets": [], "count": 0}
+
+
+def text_of(html: str) -> str:
+    """The page and every string of its network data: what a reader can see."""
+    rows = network_of(html)
+    strings = [str(cell) for row in rows["rows"] for cell in row] + [s for pair in rows["targets"] for s in pair]
+    return html + "\n" + "\n".join(strings)
 
 
 def sha256_source(text: str) -> str:
@@ -219,16 +234,22 @@ def test_report_is_self_contained(name: str) -> None:
 
 @pytest.mark.parametrize("name", ALL_FIXTURES)
 def test_every_in_page_link_has_a_target_and_ids_are_unique(name: str) -> None:
-    doc = parse(report_of(name))
+    html = report_of(name)
+    doc = parse(html)
     ids = [a["id"] for _, a in doc.tags if a.get("id")]
     assert len(ids) == len(set(ids)), [i for i in ids if ids.count(i) > 1][:5]
+    network = network_of(html)
+    requests = {f"har-{row[0]}" for row in network["rows"]}  # the page script draws these rows on demand
+    assert not requests & set(ids)
     for _, attrs in doc.tags:
         href = attrs.get("href")
         if href and href != "#_":
-            assert href[1:] in ids, href
+            assert href[1:] in ids or href[1:] in requests, href
         if attrs.get("data-target"):
             assert attrs["data-target"] in ids
-    for identifier in ids:
+    for anchor, _ in network["targets"]:  # a request row links to its action or step
+        assert anchor in ids, anchor
+    for identifier in ids + sorted(requests):
         assert re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", identifier), identifier
 
 
@@ -240,7 +261,10 @@ def test_evidence_refs_become_links_to_their_targets() -> None:
     refs = [e.ref for e in t.diagnosis.verdict.evidence]
     assert len(links) == len(refs)
     assert [f"#{ref_anchor(ref)}" for ref in refs] == links
-    assert all(link[1:] in ids for link in links)
+    requests = {f"har-{row[0]}": row for row in network_of(render_html(t))["rows"]}
+    assert all(link[1:] in ids or link[1:] in requests for link in links)
+    cited = [link[1:] for link in links if link[1:] in requests]
+    assert cited and all(requests[anchor][4] & 16 for anchor in cited)  # the row says it is cited
     assert "failure-reason" in ids
 
 
@@ -271,7 +295,7 @@ def test_control_and_bidi_characters_are_made_visible(tmp_path: Path) -> None:
     doc = json.loads((run / "run.json").read_text())
     doc["failure_reason"] = "evil\u202egnp.exe\x00 done"
     (run / "run.json").write_text(json.dumps(doc))
-    html = render_html(triage_of(run))
+    html = text_of(render_html(triage_of(run)))
     assert "\u202e" not in html and "\x00" not in html
     assert "evil\\u202egnp.exe\\u0000 done" in html
 
@@ -291,6 +315,8 @@ def test_payloads_are_escaped_everywhere(tmp_path: Path) -> None:
     t = triage_of(injected_run(tmp_path))
     html = render_html(t)
     doc = parse(html)
+    urls = [row[2] for row in network_of(html)["rows"]]  # data the page script sets as text (textContent)
+    assert any(PAYLOAD in url for url in urls) and JS_URL_PAYLOAD in urls
     assert len(doc.raw["script"]) == 1  # the report's own
     assert "<script>alert(1)" not in html and "<img src=x" not in html
     assert "window.__pwned=1</script>" not in html
@@ -308,7 +334,7 @@ def test_payloads_are_escaped_everywhere(tmp_path: Path) -> None:
 
 def test_login_401_report_shows_no_secret() -> None:
     secrets = json.loads((RUNS / "login_401" / "expected.json").read_text())["secrets"]
-    html = report_of("runs/login_401")
+    html = text_of(report_of("runs/login_401"))
     for name, value in secrets.items():
         assert value not in html, name
     assert "[masked: 15 chars]" in html  # the password: its length and field, not its value
@@ -319,7 +345,7 @@ def test_report_over_an_upstream_redacted_run() -> None:
     """With the redaction stage (debugkit.redaction) run first, as the CLI does: no secret, and a
     placeholder it left is shown as it is with the typed value's length, not masked again."""
     secrets = json.loads((RUNS / "login_401" / "expected.json").read_text())["secrets"]
-    html = render_html(debugkit.triage(RUNS / "login_401", locate=False).analysis)
+    html = text_of(render_html(debugkit.triage(RUNS / "login_401", locate=False).analysis))
     for name, value in secrets.items():
         assert value not in html, name
     assert re.search(r'class="masked">\[REDACTED:[0-9a-f]+\] \(15 chars\)<', html)  # the field keeps its length
@@ -333,7 +359,7 @@ def test_no_redact_shows_typed_values_and_says_so() -> None:
 
 
 def test_signed_urls_lose_their_query(tmp_path: Path) -> None:
-    html = render_html(triage_of(injected_run(tmp_path)))
+    html = text_of(render_html(triage_of(injected_run(tmp_path))))
     for marker in ("X-Amz-Signature", "X-Amz-Credential", "AKIAEXAMPLE", "sig=", "SiGnAtUrEvAlUe", "kid=k1"):
         assert marker not in html, marker
     assert "https://bucket.s3.amazonaws.com/cart.json?[signed query removed: 4 parameters]" in html
@@ -341,7 +367,7 @@ def test_signed_urls_lose_their_query(tmp_path: Path) -> None:
 
 
 def test_bundled_fixture_signed_artifact_urls_never_appear() -> None:
-    html = report_of("runs/bundled_step_archive")
+    html = text_of(report_of("runs/bundled_step_archive"))
     assert "sig=" not in html and "X-Amz-Signature" not in html
 
 
@@ -445,13 +471,20 @@ def test_corrupt_screenshot_is_a_named_placeholder(tmp_path: Path) -> None:
 
 def test_focused_step_report_links_only_to_what_it_shows() -> None:
     t = triage_of(RUNS / "site_500_submit", step="0")
-    doc = parse(render_html(t))
+    html = render_html(t)
+    doc = parse(html)
     ids = {a["id"] for _, a in doc.tags if a.get("id")}
     assert "s-stp_582820753070242178" in ids and "s-stp_582820851854490080" not in ids
+    network = network_of(html)
+    requests = {f"har-{row[0]}" for row in network["rows"]}
+    shown = {e.index for v in t.steps for e in v.network}
+    shown |= {e.index for v in t.steps for a in v.actions for e in a.network}
+    assert network["rows"] and {row[0] for row in network["rows"]} <= shown  # only the focused step's requests
     for _, attrs in doc.tags:
         href = attrs.get("href")
         if href and href != "#_":
-            assert href[1:] in ids, href
+            assert href[1:] in ids or href[1:] in requests, href
+    assert all(anchor in ids for anchor, _ in network["targets"])
 
 
 # --- in a real browser -------------------------------------------------------------------------------
@@ -524,33 +557,43 @@ def test_evidence_links_scroll_to_their_targets(name, reports, offline_page) -> 
     assert watch.clean(), watch.summary()
 
 
+NETWORK_READY = "() => performance.getEntriesByName('debugkit-network-ready').length > 0"
+DRAWN = "#net-rows .net-row"
+
+
+def wait_for_network(page) -> None:
+    """The panel's data is decompressed (DecompressionStream, under the report's CSP) and its rows drawn."""
+    page.wait_for_function(NETWORK_READY, timeout=10000)
+
+
 @pytest.mark.parametrize("name", BROWSER_FIXTURES)
 def test_network_filters_and_row_click(name, reports, offline_page) -> None:  # noqa: F811
     path, t = reports[name]
     page, watch = offline_page(path)
-    rows = page.locator("#net-table tbody tr")
-    visible = page.locator("#net-table tbody tr:not([hidden])")
-    total = rows.count()
-    failed = page.locator("#net-table tbody tr[data-failed='1']").count()
-    assert total == len(t.run.network) and failed == sum(1 for e in t.run.network if e.failed)
-    assert visible.count() == total
+    wait_for_network(page)
+    total = len(t.run.network)
+    failed = sum(1 for e in t.run.network if e.failed)
+    assert page.locator("#net-count").inner_text() == f"{total} of {total} requests"
+    rows = page.locator(DRAWN)
+    assert rows.count() == total  # a short run: every row is in view
+    assert page.locator(f"{DRAWN}[data-failed='1']").count() == failed
+    assert not page.locator("#net-status").is_visible()
     page.check("#net-failed-only")
-    assert visible.count() == failed
-    assert page.locator("#net-table tbody tr[data-failed='0']:not([hidden])").count() == 0
     assert page.locator("#net-count").inner_text() == f"{failed} of {total} requests"
+    assert rows.count() == failed and page.locator(f"{DRAWN}[data-failed='0']").count() == 0
     page.uncheck("#net-failed-only")
-    assert visible.count() == total
+    assert rows.count() == total
 
     page.fill("#net-text", "zz-no-such-request")
-    assert visible.count() == 0
+    assert rows.count() == 0 and page.locator("#net-count").inner_text() == f"0 of {total} requests"
     page.fill("#net-text", "")
-    assert visible.count() == total
+    assert rows.count() == total
 
-    row = page.locator("#net-table tbody tr[data-target]").last
+    row = page.locator(f"{DRAWN}[data-target]").last
     if row.count():
         target = row.get_attribute("data-target")
         page.evaluate("window.scrollTo(0, 0)")
-        row.locator("td").first.click()
+        row.locator("span").first.click()
         page.wait_for_function(IN_VIEW, arg=target, timeout=3000)
     assert watch.clean(), watch.summary()
 
@@ -598,14 +641,20 @@ def test_screenshot_opens_large_and_closes(reports, offline_page) -> None:  # no
 def test_print_layout_expands_and_hides_controls(reports, offline_page) -> None:  # noqa: F811
     path, _ = reports["runs/site_500_submit"]
     page, watch = offline_page(path)
+    wait_for_network(page)
     page.check("#net-failed-only")
     page.emulate_media(media="print")
     page.evaluate("window.dispatchEvent(new Event('beforeprint'))")
     assert not page.locator(".filters").is_visible()
     assert not page.locator(".topnav").is_visible()
+    assert not page.locator("#net-table").is_visible()  # the scrolling table gives way to a plain one
     assert page.locator("details:not([open])").count() == 0
-    ok_row = page.locator("#net-table tbody tr[data-failed='0']").first
+    printed = page.locator("#net-print tbody tr")
+    assert printed.count() == 6  # a short run prints every request, whatever the filter
+    ok_row = page.locator("#net-print tbody tr[data-failed='0']").first
     assert ok_row.is_visible()  # rows hidden by the filter print anyway
+    page.evaluate("window.dispatchEvent(new Event('afterprint'))")
+    assert page.locator("#net-print").count() == 0
     assert watch.clean(), watch.summary()
 
 
@@ -614,7 +663,8 @@ def test_xss_payloads_stay_text_in_the_browser(tmp_path, offline_page) -> None: 
     path = tmp_path / "xss.html"
     write_html(triage_of(run), path)
     page, watch = offline_page(path)
-    page.locator("#net-table tbody tr").first.hover()
+    wait_for_network(page)
+    page.locator(DRAWN).first.hover()
     for card in page.locator(".action-card").all():
         card.hover()
     page.wait_for_timeout(200)
@@ -628,6 +678,133 @@ def test_xss_payloads_stay_text_in_the_browser(tmp_path, offline_page) -> None: 
     text = page.inner_text("body")
     for payload in (SCRIPT_PAYLOAD, IMG_PAYLOAD, JS_URL_PAYLOAD, PWN_PAYLOAD):
         assert payload in text, payload
+
+
+# --- a long run: the network panel at scale ----------------------------------------------------------
+
+BUSY_REQUESTS = 6000
+
+
+def busy_triage(extra: int = BUSY_REQUESTS) -> Triage:
+    """site_500_submit with ``extra`` more requests spread over its steps (a page's assets; every 40th a 404)."""
+    run = load_run(open_source(str(RUNS / "site_500_submit")))
+    start = min(s.created_at for s in run.steps if s.created_at)
+    span = max(s.modified_at for s in run.steps if s.modified_at) - start
+    for i in range(extra):
+        broken = i % 40 == 7
+        run.network.append(
+            NetworkEntry(
+                index=100 + i, url=f"https://cdn.shop.example.com/static/asset-{i}.js?v={i % 7}", method="GET",
+                status=404 if broken else 200, started_at=start + span * (i / extra), time_ms=12.0 + i % 9,
+                failed=broken, error="HTTP 404" if broken else None, resource_type="script",
+            )
+        )
+    run.network.sort(key=lambda e: e.started_at)
+    return analyse(run)
+
+
+@pytest.fixture(scope="module")
+def busy_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Triage]:
+    t = busy_triage()
+    path = tmp_path_factory.mktemp("busy") / "busy.html"
+    write_html(t, path)
+    return path, t
+
+
+def test_long_network_is_compressed_data_not_rows(busy_report) -> None:
+    path, t = busy_report
+    html = path.read_text()
+    small = report_of("runs/site_500_submit")
+    assert (len(html) - len(small)) / BUSY_REQUESTS < 60  # bytes per request: the rows are not HTML
+    assert len(re.findall(r'class="net-row[ "]', html)) == 1  # the header row; the page script draws the rest
+    network = network_of(html)
+    assert network["format"] == "debugkit.network/1" and network["count"] == len(t.run.network) == len(network["rows"])
+    assert network["failed"] == sum(1 for e in t.run.network if e.failed)
+    by_index = {row[0]: row for row in network["rows"]}
+    entry = next(e for e in t.run.network if e.index == 100 + 7)
+    row = by_index[entry.index]
+    assert row[2] == entry.url and row[3] == "HTTP 404" and row[4] & 1 and network["methods"][row[1]] == "GET"
+    assert row[6] == pytest.approx(entry.started_at.timestamp() * 1000)
+    owner = t.corr.action_of(entry) or t.corr.step_of(entry)
+    assert (row[7] >= 0) == (owner is not None)
+
+
+def test_long_network_table_draws_only_what_is_in_view(busy_report, offline_page) -> None:  # noqa: F811
+    path, t = busy_report
+    page, watch = offline_page(path)
+    wait_for_network(page)
+    total = len(t.run.network)
+    assert page.locator("#net-count").inner_text() == f"{total} of {total} requests"
+    drawn = page.locator(DRAWN)
+    assert 10 < drawn.count() < 100  # the rows in view and a margin, not thousands
+    assert drawn.first.get_attribute("id") == f"har-{t.run.network[0].index}"
+    page.evaluate("document.getElementById('net-view').scrollTop = 24 * 3000")
+    page.wait_for_function(
+        "() => { const r = document.querySelector('#net-rows .net-row'); return r && Number(r.dataset.index) > 500; }"
+    )
+    assert drawn.count() < 100
+    view = page.locator("#net-view").bounding_box()
+    middle = page.locator(f"{DRAWN}:nth-child(20)").bounding_box()
+    assert view["y"] <= middle["y"] <= view["y"] + view["height"]  # drawn where the viewport shows it
+    failed = sum(1 for e in t.run.network if e.failed)
+    page.check("#net-failed-only")
+    assert page.locator("#net-count").inner_text() == f"{failed} of {total} requests"
+    assert page.locator(f"{DRAWN}[data-failed='0']").count() == 0
+    page.fill("#net-text", "asset-5999.js")
+    assert page.locator("#net-count").inner_text() == f"0 of {total} requests"  # a 200: not failed
+    page.uncheck("#net-failed-only")
+    assert page.locator("#net-count").inner_text() == f"1 of {total} requests" and drawn.count() == 1
+    assert watch.clean(), watch.summary()
+
+
+def test_links_to_far_requests_reveal_their_rows(busy_report, offline_page, browser) -> None:  # noqa: F811
+    path, t = busy_report
+    page, watch = offline_page(path)
+    wait_for_network(page)
+    page.check("#net-failed-only")  # the link lifts a filter that hides its request
+    page.evaluate("document.querySelectorAll('details.ok-reqs').forEach(d => { d.open = true; })")
+    links = page.locator(".action-card a[href^='#har-']")
+    link = links.last
+    target = link.get_attribute("href")[1:]
+    index = int(target.split("-")[1])
+    assert not next(e for e in t.run.network if e.index == index).failed
+    page.evaluate("window.scrollTo(0, 0)")
+    link.scroll_into_view_if_needed()
+    link.click()
+    page.wait_for_function(IN_VIEW, arg=target, timeout=3000)
+    assert not page.locator("#net-failed-only").is_checked()
+    page.evaluate("window.scrollTo(0, 0)")
+    page.evaluate("location.hash = '#har-3100'")  # a request no card lists, far down the table
+    page.wait_for_function(IN_VIEW, arg="har-3100", timeout=3000)
+    assert watch.clean(), watch.summary()
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900})  # opened at a request's fragment
+    try:
+        url = path.resolve().as_uri()
+        context.route("**/*", lambda route: route.continue_() if route.request.url.split("#")[0] == url
+                      else route.abort())
+        fresh = context.new_page()
+        fresh.goto(url + "#har-4000", wait_until="load")
+        fresh.wait_for_function(IN_VIEW, arg="har-4000", timeout=10000)
+    finally:
+        context.close()
+
+
+def test_long_network_prints_its_failed_and_cited_requests(busy_report, offline_page) -> None:  # noqa: F811
+    path, t = busy_report
+    page, watch = offline_page(path)
+    wait_for_network(page)
+    page.emulate_media(media="print")
+    page.evaluate("window.dispatchEvent(new Event('beforeprint'))")
+    cited = {int(e.ref.split(":")[1]) for e in t.diagnosis.verdict.evidence if e.ref.startswith("har:")}
+    kept = {e.index for e in t.run.network if e.failed} | cited
+    printed = page.eval_on_selector_all("#net-print tbody tr", "rows => rows.map(r => Number(r.dataset.index))")
+    assert set(printed) == kept and len(printed) == len(kept)
+    note = page.locator("#net-print p").inner_text()
+    assert f"{len(kept)} failed or cited request(s) of {len(t.run.network)}" in note
+    assert f"other {len(t.run.network) - len(kept)} are in the report" in note
+    page.pdf()  # lays it out for print: must not fail
+    assert watch.clean(), watch.summary()
 
 
 def test_screenshot_without_full_version_is_enlarged_from_its_thumbnail(

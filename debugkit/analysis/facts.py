@@ -78,8 +78,8 @@ def gather(corr: Correlation) -> Facts:
 
 def _flow_failures(corr: Correlation) -> list[FlowFailure]:
     found: list[FlowFailure] = []
-    network_list = corr.run.network
-    for entry in network_list:
+    recovered = network.Recoveries(corr.run.network)
+    for entry in corr.run.network:
         kind = network.kind_of(entry)
         if kind is None or kind in (network.NOISE, network.BENIGN):
             continue
@@ -87,7 +87,7 @@ def _flow_failures(corr: Correlation) -> list[FlowFailure]:
             continue
         view = corr.action_of(entry)
         step = corr.step_of(entry) or (next((s for s in corr.steps if s.step is view.step), None) if view else None)
-        found.append(FlowFailure(entry, kind, view, step, recovered=network.recovered(entry, network_list)))
+        found.append(FlowFailure(entry, kind, view, step, recovered=recovered(entry)))
     return found
 
 

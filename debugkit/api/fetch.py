@@ -13,7 +13,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -141,39 +141,48 @@ def _fetch_into(
     clock: Callable[[], float],
     sleep: Callable[[float], None],
 ) -> FetchReport:
+    """Every request goes through one pool of ``client.config.concurrency`` workers (the client's one
+    connection pool has as many connections), and each is sent as soon as what it needs is known:
+
+    - at once: the run, and (unless a task v2 run, whose artifacts live under another id) its artifact
+      list, its timeline (workflow runs) or its task's documents (task runs);
+    - when the run is known: the folder is made; a task v2 run's list and timeline are asked for;
+    - when the list is known: the downloads, behind the task documents already asked for (``--step``
+      waits for the steps, which say which artifacts are the step's);
+    - the run documents are written as they arrive; the manifest last.
+
+    The folder is made only once the run is known: a refused key, an unknown run or a dead server
+    leaves none.
+    """
     out = options.out_dir
     report = FetchReport(run_id=run_id, out_dir=out)
-    run = client.get_json(f"/v1/runs/{run_id}", what=f"run {run_id}")
-    if not isinstance(run, dict):
-        raise ApiError(f"run {run_id}: the server's answer is not a run")
-    (out / "files").mkdir(parents=True, exist_ok=True)
-    for stale in (out / "files").glob(".*.part"):  # left by an interrupted fetch
-        stale.unlink(missing_ok=True)
-    previous = read_manifest(out)
-    artifacts_run_id = _artifacts_run_id(run_id, run, report)
-
-    with ThreadPoolExecutor(max_workers=client.config.concurrency) as pool:
-        artifacts_future = pool.submit(
-            client.get_json, f"/v1/runs/{artifacts_run_id}/artifacts", what=f"artifacts of {artifacts_run_id}"
-        )
-        task_ids = _task_ids(client, run_id, artifacts_run_id, run)
-        task_docs = list(pool.map(lambda tid: _task_documents(client, tid), task_ids))
-        rows = _usable_rows(artifacts_future.result(), artifacts_run_id)
+    with ThreadPoolExecutor(max_workers=client.config.concurrency, thread_name_prefix="debugkit-fetch") as pool:
+        run_future = pool.submit(client.get_json, f"/v1/runs/{run_id}", what=f"run {run_id}")
+        early = _Early(pool, client, run_id)  # what can be asked before the run is known
+        try:
+            run = run_future.result()
+        except BaseException:
+            early.cancel()
+            raise
+        if not isinstance(run, dict):
+            early.cancel()
+            raise ApiError(f"run {run_id}: the server's answer is not a run")
+        (out / "files").mkdir(parents=True, exist_ok=True)
+        for stale in (out / "files").glob(".*.part"):  # left by an interrupted fetch
+            stale.unlink(missing_ok=True)
+        previous = read_manifest(out)
+        artifacts_run_id = _artifacts_run_id(run_id, run, report)
+        listing = early.listing(artifacts_run_id)
+        docs = early.task_documents(artifacts_run_id)
+        rows = _usable_rows(listing.result(), artifacts_run_id)
         rows = _wait_for_late_rows(client, run, rows, artifacts_run_id, options, report, on_wait, clock, sleep)
-
-        steps = [s for doc in task_docs for s in doc["steps"]]
-        actions = [a for doc in task_docs for a in doc["actions"]]
-        tasks = [doc["task"] for doc in task_docs if doc["task"] is not None]
         write_atomic(out / "run.json", orjson.dumps(run))
-        write_atomic(out / "steps.json", orjson.dumps(steps))
-        write_atomic(out / "actions.json", orjson.dumps(actions))
         write_atomic(out / "artifacts.json", orjson.dumps(rows))
-        if len(tasks) == 1 and not artifacts_run_id.startswith("wr_"):
-            write_atomic(out / "task.json", orjson.dumps(tasks[0]))
-        elif tasks:
-            write_atomic(out / "tasks.json", orjson.dumps(tasks))
 
-        wanted_steps = _select_steps(steps, options.step) if options.step else None
+        steps_known = None
+        if options.step:  # which artifacts are the step's: its documents first
+            steps_known = _write_task_documents(out, docs.result(), artifacts_run_id)
+        wanted_steps = _select_steps(steps_known, options.step) if options.step else None
         plan = _plan(rows, options.types, wanted_steps)
         late = _network_may_be_late(run, report, rows)
         refetch = set() if options.refresh else _stale_network(previous, rows)
@@ -191,14 +200,125 @@ def _fetch_into(
             if action != "download":
                 kind = str(row.get("artifact_type"))
                 record(Outcome(row["artifact_id"], kind, action, _plan_reason(action, options)))
-        downloads = [row for row, action in plan if action == "download"]
-        for outcome in pool.map(
-            lambda row: _fetch_one(client, row, out, options.refresh or row["artifact_id"] in refetch), downloads
-        ):
-            record(outcome)
+        downloads = [
+            pool.submit(_fetch_one, client, row, out, options.refresh or row["artifact_id"] in refetch)
+            for row, action in plan
+            if action == "download"
+        ]
+        if steps_known is None:
+            try:
+                _write_task_documents(out, docs.result(), artifacts_run_id)
+            except BaseException:
+                for future in downloads:  # the fetch ends here: what has not started is not downloaded
+                    future.cancel()
+                raise
+        for future in downloads:
+            record(future.result())
 
     write_manifest(out, report, run, artifacts_run_id, options, late)
     return report
+
+
+class _Early:
+    """Requests sent with the run's (before it is known), and the ones that follow once it is.
+
+    A task run's list and documents, a workflow run's list and timeline, are asked for at once; a task
+    v2 run keeps its artifacts under its workflow run, known only from the run, so its requests wait."""
+
+    def __init__(self, pool: ThreadPoolExecutor, client: SkyvernClient, run_id: str) -> None:
+        self.pool = pool
+        self.client = client
+        self.run_id = run_id
+        self.futures: list[Future[Any]] = []
+        self._listing: Future[Any] | None = None
+        self._timeline: Future[Any] | None = None
+        self._task: _TaskDocuments | None = None
+        if run_id.startswith("tsk_v2_"):
+            return
+        self._listing = self._ask_listing(run_id)
+        if run_id.startswith("wr_"):
+            self._timeline = self._ask_timeline(run_id)
+        else:
+            self._task = _TaskDocuments(self, run_id)
+
+    def _ask_listing(self, run_id: str) -> Future[Any]:
+        return self._submit(self.client.get_json, f"/v1/runs/{run_id}/artifacts", what=f"artifacts of {run_id}")
+
+    def _ask_timeline(self, run_id: str) -> Future[Any]:
+        return self._submit(self.client.get_status, f"/v1/runs/{run_id}/timeline", what=f"timeline of {run_id}")
+
+    def _submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
+        future = self.pool.submit(fn, *args, **kwargs)
+        self.futures.append(future)
+        return future
+
+    def cancel(self) -> None:
+        """The run could not be had: what has not started is not sent, and the rest is not waited for."""
+        for future in self.futures:
+            future.cancel()
+
+    def listing(self, artifacts_run_id: str) -> Future[Any]:
+        if self._listing is None or artifacts_run_id != self.run_id:
+            self._listing = self._ask_listing(artifacts_run_id)
+        return self._listing
+
+    def task_documents(self, artifacts_run_id: str) -> _Documents:
+        """The tasks' documents, asked for now (each task's three at once) unless they already are."""
+        if not artifacts_run_id.startswith("wr_"):
+            return _Documents([self._task or _TaskDocuments(self, self.run_id)])
+        if self._timeline is None or artifacts_run_id != self.run_id:
+            self._timeline = self._ask_timeline(artifacts_run_id)
+        status, body = self._timeline.result()
+        found = _timeline_task_ids(body) if status == 200 and isinstance(body, list) else []
+        task_ids = found or _paged_task_ids(self.client, artifacts_run_id)
+        return _Documents([_TaskDocuments(self, task_id) for task_id in task_ids])
+
+
+class _TaskDocuments:
+    """A task's three documents (the task, its steps, its actions), asked for at once."""
+
+    def __init__(self, early: _Early, task_id: str) -> None:
+        client = early.client
+        self.task = early._submit(_task_or_none, client, task_id)
+        self.steps = early._submit(client.get_json, f"/api/v1/tasks/{task_id}/steps", what=f"steps of {task_id}")
+        self.actions = early._submit(client.get_json, f"/api/v1/tasks/{task_id}/actions", what=f"actions of {task_id}")
+
+    def result(self) -> dict[str, Any]:
+        task, steps, actions = self.task.result(), self.steps.result(), self.actions.result()
+        return {
+            "task": task if isinstance(task, dict) else None,
+            "steps": [s for s in steps if isinstance(s, dict)] if isinstance(steps, list) else [],
+            "actions": [a for a in actions if isinstance(a, dict)] if isinstance(actions, list) else [],
+        }
+
+
+class _Documents:
+    def __init__(self, tasks: list[_TaskDocuments]) -> None:
+        self.tasks = tasks
+
+    def result(self) -> list[dict[str, Any]]:
+        return [task.result() for task in self.tasks]
+
+
+def _task_or_none(client: SkyvernClient, task_id: str) -> Any:
+    try:
+        return client.get_json(f"/api/v1/tasks/{task_id}", what=f"task {task_id}")
+    except NotFound:
+        return None
+
+
+def _write_task_documents(out: Path, task_docs: list[dict[str, Any]], artifacts_run_id: str) -> list[dict[str, Any]]:
+    """steps.json, actions.json and task.json (tasks.json for several); the steps."""
+    steps = [s for doc in task_docs for s in doc["steps"]]
+    actions = [a for doc in task_docs for a in doc["actions"]]
+    tasks = [doc["task"] for doc in task_docs if doc["task"] is not None]
+    write_atomic(out / "steps.json", orjson.dumps(steps))
+    write_atomic(out / "actions.json", orjson.dumps(actions))
+    if len(tasks) == 1 and not artifacts_run_id.startswith("wr_"):
+        write_atomic(out / "task.json", orjson.dumps(tasks[0]))
+    elif tasks:
+        write_atomic(out / "tasks.json", orjson.dumps(tasks))
+    return steps
 
 
 # --- the run's shape --------------------------------------------------------------------------
@@ -214,17 +334,6 @@ def _artifacts_run_id(run_id: str, run: dict[str, Any], report: FetchReport) -> 
         return match.group(1)
     report.notes.append("task v2 run without a workflow run id in app_url: its artifact list may be empty")
     return run_id
-
-
-def _task_ids(client: SkyvernClient, run_id: str, artifacts_run_id: str, run: dict[str, Any]) -> list[str]:
-    if not artifacts_run_id.startswith("wr_"):
-        return [run_id]
-    status, body = client.get_status(f"/v1/runs/{artifacts_run_id}/timeline", what=f"timeline of {artifacts_run_id}")
-    if status == 200 and isinstance(body, list):
-        found = _timeline_task_ids(body)
-        if found:
-            return found
-    return _paged_task_ids(client, artifacts_run_id)
 
 
 def _timeline_task_ids(items: list[Any]) -> list[str]:
@@ -262,20 +371,6 @@ def _paged_task_ids(client: SkyvernClient, workflow_run_id: str, page_size: int 
             break
     tasks.sort(key=lambda t: str(t.get("created_at") or ""))
     return [t["task_id"] for t in tasks if isinstance(t.get("task_id"), str)]
-
-
-def _task_documents(client: SkyvernClient, task_id: str) -> dict[str, Any]:
-    try:
-        task = client.get_json(f"/api/v1/tasks/{task_id}", what=f"task {task_id}")
-    except NotFound:
-        task = None
-    steps = client.get_json(f"/api/v1/tasks/{task_id}/steps", what=f"steps of {task_id}")
-    actions = client.get_json(f"/api/v1/tasks/{task_id}/actions", what=f"actions of {task_id}")
-    return {
-        "task": task if isinstance(task, dict) else None,
-        "steps": [s for s in steps if isinstance(s, dict)] if isinstance(steps, list) else [],
-        "actions": [a for a in actions if isinstance(a, dict)] if isinstance(actions, list) else [],
-    }
 
 
 def _select_steps(steps: list[dict[str, Any]], selector: str) -> set[str]:

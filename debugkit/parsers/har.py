@@ -7,9 +7,11 @@ What this module guarantees:
 * The failure dialects are folded into one shape: Playwright ``status -1`` + ``_failureText``,
   Chrome ``status 0`` + ``_error``, unfinished ``time -1``, and HTTP ``>= 400``.
 
-haralyzer's entry model (:class:`haralyzer.assets.HarEntry` and its ``request``/``response``) reads
-the standard fields. Its pitfalls are stepped around on purpose, each with a test in
-``tests/test_har.py``:
+The standard fields are read straight from the entry dicts, with the semantics of haralyzer's entry
+model (:class:`haralyzer.assets.HarEntry`: ``request.url`` and ``.method``, ``response.status`` and
+``.statusText``, a missing one being a ``KeyError``) but without building one object and a dozen
+cached properties per entry, which cost a third of the parse on a 30,000-entry HAR. haralyzer's
+pitfalls are stepped around on purpose, each with a test in ``tests/test_har.py``:
 
 (a) ``HarParser.pages`` / ``HarPage`` rebuild every page and entry on each access: not used.
 (b) ``HarEntry.startTime`` uses dateutil (slow, and page sorting crashes when naive and aware times
@@ -24,6 +26,9 @@ a time, every field triage needs is copied into the :class:`NetworkEntry` (``raw
 and the slice's dicts are dropped before the next slice is parsed. So the peak is about the input
 bytes, one slice and the compact rows. ``keep_raw=True`` keeps each entry dict in ``raw`` instead,
 for code that needs headers and the like; those dicts alone take about four times the file size.
+Code that needs something of every entry (redaction collects the secret values of its headers,
+cookies, queries and forms) passes ``visit``, which sees each entry dict while it exists: one pass
+over the HAR, no dict kept.
 """
 
 from __future__ import annotations
@@ -32,13 +37,12 @@ import gc
 import json
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from haralyzer.assets import HarEntry
 
 from debugkit.model import NetworkEntry
 from debugkit.timeutil import parse_time
@@ -66,18 +70,22 @@ class HarParse:
     problems: list[str] = field(default_factory=list)
 
 
-def parse_har(data: bytes, *, keep_raw: bool = False) -> HarParse:
+def parse_har(data: bytes, *, keep_raw: bool = False, visit: Visit | None = None) -> HarParse:
     """Parse HAR bytes into normalised :class:`NetworkEntry` rows; never raises.
 
     By default ``raw`` of each entry is left empty and the entry dicts are dropped as soon as they
     are read, which keeps memory near the file size. With ``keep_raw=True``, ``raw`` is the entry
-    dict itself (no copy). Entries that cannot be used are skipped, and fields of the wrong type
-    are defaulted; both are counted in ``problems``.
+    dict itself (no copy). ``visit(entry_dict)`` is called for each entry that becomes a row, in HAR
+    order, before its dict is dropped. It must not change the dict, and must not mind seeing an
+    entry twice (when a slice boundary proves misleading, the whole HAR is read again); what it
+    raises is counted in a problem line, and the rows (and the other visits) are still made. Entries that
+    cannot be used are skipped, and fields of the wrong type are defaulted; both are counted in
+    ``problems``.
     """
     problems: list[str] = []
     try:
         with _gc_paused():
-            rows = _read(data, problems, keep_raw)
+            rows = _read(data, problems, keep_raw, visit)
             if rows is None:
                 return HarParse([], problems)
             problems.extend(rows.tally.lines())
@@ -85,6 +93,9 @@ def parse_har(data: bytes, *, keep_raw: bool = False) -> HarParse:
             _mark_superseded_requests(rows.entries)
     except Exception as exc:  # last resort: the contract is "never raises"
         return HarParse([], [*problems, f"HAR could not be read: {type(exc).__name__}: {exc}"])
+    if rows.visit_errors:
+        noun = "entry" if rows.visit_errors == 1 else "entries"
+        problems.append(f"{rows.visit_errors} HAR {noun} could not be examined ({rows.visit_error})")
     return HarParse(rows.entries, problems)
 
 
@@ -103,7 +114,9 @@ def _gc_paused() -> Iterator[None]:
 # --- loading ------------------------------------------------------------------------------------
 
 
-def _read(data: bytes | bytearray | memoryview | str, problems: list[str], keep_raw: bool) -> _Rows | None:
+def _read(
+    data: bytes | bytearray | memoryview | str, problems: list[str], keep_raw: bool, visit: Visit | None
+) -> _Rows | None:
     """Read and normalise ``log.entries`` (possibly recovered from damaged JSON); None with a problem."""
     if len(data) == 0:
         problems.append("HAR is empty")
@@ -114,13 +127,13 @@ def _read(data: bytes | bytearray | memoryview | str, problems: list[str], keep_
         data = bytes(data)
     if data[:3] == _BOM:
         data = data[3:]
-    rows = _load_in_chunks(data, keep_raw)
+    rows = _load_in_chunks(data, keep_raw, visit)
     if rows is not None:
         return rows
     raw_entries = _load_whole(data, problems)
     if raw_entries is None:
         return None
-    rows = _Rows(keep_raw)
+    rows = _Rows(keep_raw, visit)
     _normalise_all(raw_entries, rows)
     return rows
 
@@ -134,7 +147,7 @@ def _load_whole(data: bytes | bytearray, problems: list[str]) -> list[Any] | Non
     return _entries_of(doc, problems)
 
 
-def _load_in_chunks(data: bytes | bytearray, keep_raw: bool) -> _Rows | None:
+def _load_in_chunks(data: bytes | bytearray, keep_raw: bool, visit: Visit | None) -> _Rows | None:
     """Parse and normalise ``log.entries`` about a megabyte at a time; None when this does not apply.
 
     One ``orjson.loads`` of a whole HAR holds the parser's own document (several times the file)
@@ -143,7 +156,30 @@ def _load_in_chunks(data: bytes | bytearray, keep_raw: bool) -> _Rows | None:
     The document around the array is checked by parsing it with a placeholder in the array, and
     every slice must parse as a list of complete values, so a slice boundary can only fall between
     two entries; if anything does not parse, the caller parses the whole document instead (and the
-    rows made so far are thrown away, so every entry is counted once).
+    rows made so far are thrown away, so every entry is counted once; ``visit`` then sees those
+    entries again).
+    """
+    sliced = entry_slices(data)
+    if sliced is None:
+        return None
+    rows = _Rows(keep_raw, visit)
+    try:
+        for chunk in sliced[1]:
+            if keep_raw:
+                _share_header_strings(chunk, rows.shared)
+            _normalise_all(chunk, rows)
+            del chunk  # unless kept in ``raw``, the slice's dicts go before the next slice is parsed
+    except orjson.JSONDecodeError:
+        return None
+    return rows
+
+
+def entry_slices(data: bytes | bytearray) -> tuple[dict[str, Any], Iterator[list[Any]]] | None:
+    """The HAR's document with ``log.entries`` replaced by ``[0]``, and its entries about a megabyte at a
+    time; None when the array cannot be found this way.
+
+    A slice that does not parse raises ``orjson.JSONDecodeError``: the caller then reads the whole
+    document instead. (Used by :func:`parse_har` and by the bundle, which redacts a HAR a slice at a time.)
     """
     opening = _ENTRIES_START_B.search(data)
     closing = data.rfind(b"]")
@@ -157,21 +193,15 @@ def _load_in_chunks(data: bytes | bytearray, keep_raw: bool) -> _Rows | None:
     log = skeleton.get("log") if isinstance(skeleton, dict) else None
     if not isinstance(log, dict) or log.get("entries") != [0]:
         return None  # the array found is not log.entries
-    marker = _first_key(data, start, closing)
-    rows = _Rows(keep_raw)
+    return skeleton, _slices(data, start, closing, _first_key(data, start, closing))
+
+
+def _slices(data: bytes | bytearray, start: int, closing: int, marker: bytes | None) -> Iterator[list[Any]]:
     while start < closing:
         cut = _next_boundary(data, start + _CHUNK_BYTES, closing, marker)
         end = closing if cut is None else cut
-        try:
-            chunk = orjson.loads(b"".join((b"[", data[start:end], b"]")))
-        except orjson.JSONDecodeError:
-            return None
-        if keep_raw:
-            _share_header_strings(chunk, rows.shared)
-        _normalise_all(chunk, rows)
-        del chunk  # unless kept in ``raw``, the slice's dicts go before the next slice is parsed
+        yield orjson.loads(b"".join((b"[", data[start:end], b"]")))
         start = end + 1
-    return rows
 
 
 def _share_header_strings(entries: list[Any], shared: dict[str, str]) -> None:
@@ -335,11 +365,17 @@ class _Tally:
 _FrameKey = tuple[str | None, str | None]
 
 
+Visit = Callable[[dict[str, Any]], None]
+
+
 class _Rows:
     """The rows made so far, the damage met, and what the noise pass needs of each document."""
 
-    def __init__(self, keep_raw: bool) -> None:
+    def __init__(self, keep_raw: bool, visit: Visit | None = None) -> None:
         self.keep_raw = keep_raw
+        self.visit = visit
+        self.visit_errors = 0
+        self.visit_error: str | None = None  # the first
         self.entries: list[NetworkEntry] = []
         self.documents: list[tuple[NetworkEntry, _FrameKey]] = []
         self.tally = _Tally()
@@ -367,10 +403,9 @@ def _normalise(index: int, raw: Any, rows: _Rows) -> NetworkEntry | None:
     if not isinstance(raw, dict):
         tally.add("skipped: not an object", index)
         return None
-    har = HarEntry(raw)
-    try:
-        request = har.request
-        url, method = request.url, request.method
+    try:  # HarEntry.request.url / .method, without the objects
+        request = raw["request"]
+        url, method = request["url"], request["method"]
     except (KeyError, TypeError, IndexError):
         tally.add("skipped: no request with a url and method", index)
         return None
@@ -386,7 +421,7 @@ def _normalise(index: int, raw: Any, rows: _Rows) -> NetworkEntry | None:
     if response_raw is not None and not isinstance(response_raw, dict):
         tally.add("have a response that is not an object (taken as no response)", index)
         response_raw = None
-    status, failed, error, pending = _outcome(har, response_raw, unfinished, index, tally)
+    status, failed, error, pending = _outcome(response_raw, unfinished, index, tally)
 
     resource_type = raw.get("_resourceType")
     if not isinstance(resource_type, str):
@@ -394,7 +429,7 @@ def _normalise(index: int, raw: Any, rows: _Rows) -> NetworkEntry | None:
     if resource_type is not None:
         is_document = resource_type.lower() == "document"
     else:
-        is_document = _looks_like_navigation(request.raw_entry.get("headers"))
+        is_document = _looks_like_navigation(request.get("headers"))
 
     share = rows.shared.setdefault
     entry = NetworkEntry(
@@ -412,6 +447,12 @@ def _normalise(index: int, raw: Any, rows: _Rows) -> NetworkEntry | None:
     )
     if rows.keep_raw:
         entry.raw = raw
+    if rows.visit is not None:
+        try:
+            rows.visit(raw)
+        except Exception as exc:  # a visitor's bug must not cost the rows, nor the later entries' visits
+            rows.visit_errors += 1
+            rows.visit_error = rows.visit_error or f"{type(exc).__name__}: {exc}"
     if is_document:
         page, frame = _frame_key(raw)
         rows.documents.append(
@@ -434,15 +475,14 @@ def _time_of(value: Any, index: int, tally: _Tally) -> tuple[float | None, bool]
 
 
 def _outcome(
-    har: HarEntry, response_raw: dict[str, Any] | None, unfinished: bool, index: int, tally: _Tally
+    response: dict[str, Any] | None, unfinished: bool, index: int, tally: _Tally
 ) -> tuple[int | None, bool, str | None, bool]:
     """``(status, failed, error, pending)`` across the Playwright, Chrome and HTTP dialects."""
-    if response_raw is None:
+    if response is None:
         return None, True, PENDING_ERROR, True
-    response = har.response
     status_raw = _status_of(response, index, tally)
     status = status_raw if status_raw is not None and status_raw > 0 else None
-    failure = response_raw.get("_failureText") or response_raw.get("_error")
+    failure = response.get("_failureText") or response.get("_error")
     if isinstance(failure, str) and failure.strip():
         return status, True, failure.strip(), False
     if unfinished:
@@ -455,13 +495,12 @@ def _outcome(
     return status, False, None, False
 
 
-def _status_of(response: Any, index: int, tally: _Tally) -> int | None:
+def _status_of(response: dict[str, Any], index: int, tally: _Tally) -> int | None:
     """The response status as an int; text and whole floats are coerced and counted."""
-    try:
-        value = response.status
-    except KeyError:
+    if "status" not in response:
         tally.add("have a response without a status", index)
         return None
+    value = response["status"]
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     if isinstance(value, float) and value.is_integer():
@@ -478,11 +517,8 @@ def _status_of(response: Any, index: int, tally: _Tally) -> int | None:
     return None
 
 
-def _http_error(response: Any, status: int) -> str:
-    try:
-        text = response.statusText
-    except KeyError:
-        text = ""
+def _http_error(response: dict[str, Any], status: int) -> str:
+    text = response.get("statusText", "")
     text = text.strip() if isinstance(text, str) else ""
     return f"HTTP {status} {text}" if text else f"HTTP {status}"
 

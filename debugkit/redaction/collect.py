@@ -3,14 +3,21 @@
 Collection is independent of the redaction policy: every value found here is searched for in
 every member of a bundle afterwards, so switching a redaction rule off makes the bundle fail
 closed instead of leaking.
+
+The HAR's secrets (header, cookie, query and form values, JWTs) are found while it is parsed:
+:class:`HarSecrets` is :func:`debugkit.parsers.har.parse_har`'s ``visit``, so loading a run
+(:func:`debugkit.load.load_run`) leaves them in ``RunData.har_secrets`` and the HAR is read once,
+keeping no entry dict. JWTs are looked for in the HAR's bytes, all at once, rather than in every
+string of every entry.
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -22,11 +29,15 @@ from debugkit.parsers.har import parse_har
 from debugkit.redaction.policy import element_label, field_kind, field_value, held_value, step_typed_kind
 
 MIN_SECRET_LENGTH = 4  # shorter values would be replaced all over ordinary text
+_SEEN_HEADERS = 20_000  # secret headers whose values HarSecrets remembers (they repeat request after request)
 
 # Header names whose values are secrets, and name fragments that make any header secret.
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"})
 SECRET_NAME_PARTS = ("token", "secret", "session", "auth", "key", "password", "passwd", "csrf", "xsrf", "otp")
 JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}")
+_JWT_AT = re.compile(rb"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}")
+_WORD_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+_JSON_ESCAPES = frozenset(b"bfnrt")
 SIGNATURE_PARAMS = re.compile(r"^(sig|signature|x-amz-signature|x-amz-credential|x-amz-security-token|"
                               r"x-goog-signature|x-goog-credential|sv|se|sp|sr|skoid|sktid|skt|ske|sks|skv|kid)$",
                               re.IGNORECASE)
@@ -54,6 +65,7 @@ NOT_SECRET_NAMES = frozenset(
 )
 
 
+@lru_cache(maxsize=8192)  # header, cookie and parameter names repeat on every request
 def secret_name(name: str) -> bool:
     lowered = name.strip().lower()
     if lowered in NOT_SECRET_NAMES:
@@ -61,9 +73,14 @@ def secret_name(name: str) -> bool:
     return lowered in SECRET_HEADERS or any(part in lowered for part in SECRET_NAME_PARTS)
 
 
-def collect_secrets(run: RunData, har_documents: Iterable[bytes] = (), api_keys: Iterable[str] = ()) -> list[Secret]:
+def collect_secrets(
+    run: RunData, har_documents: Iterable[bytes] | None = None, api_keys: Iterable[str] = ()
+) -> list[Secret]:
     """Every secret value in the run: typed into secret fields, in HAR headers, cookies, queries,
-    form bodies, JWTs anywhere in the HAR, signed-URL signatures, and the API key."""
+    form bodies, JWTs anywhere in the HAR, signed-URL signatures, and the API key.
+
+    The HAR's values are ``run.har_secrets`` (found when the run was loaded) unless ``har_documents``
+    are given, or were not collected: then those HARs are read (again) for them."""
     found: dict[str, Secret] = {}
 
     def add(value: object, kind: str) -> None:
@@ -81,14 +98,110 @@ def collect_secrets(run: RunData, har_documents: Iterable[bytes] = (), api_keys:
                 add(action.text, kind)
         for value, kind in field_values(step):
             add(value, kind)
-    for data in har_documents:
-        for entry in parse_har(data, keep_raw=True).entries:
-            for value, kind in _entry_secrets(entry.raw):
+    if har_documents is None and run.har_secrets is not None:
+        har_pairs: Iterable[tuple[str, str]] = run.har_secrets
+    else:
+        collector = HarSecrets()
+        for data in har_documents or ():
+            collector.read(data)
+        har_pairs = collector.pairs()
+    for value, kind in har_pairs:
+        add(value, kind)
+    if not (har_documents is None and run.har_secrets is not None):  # else done: they are the HAR's URLs
+        for entry in run.network:
+            for value, kind in _url_secrets(entry.url):
                 add(value, kind)
-    for entry in run.network:
-        for value, kind in _url_secrets(entry.url):
-            add(value, kind)
     return sorted(found.values(), key=lambda s: (-len(s.value), s.value))
+
+
+class HarSecrets:
+    """The secret values of HAR entries, collected as :func:`debugkit.parsers.har.parse_har` reads them.
+
+    ``parse_har(data, visit=secrets.entry)`` then ``secrets.text(data)`` (the JWTs), or :meth:`read`
+    for both; :meth:`pairs` gives ``(value, kind)`` in the order found, each value once (its first kind).
+    """
+
+    def __init__(self) -> None:
+        self.found: dict[str, str] = {}
+        self._names: dict[str, bool] = {}  # header name -> secret_name(name)
+        self._headers: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}  # secret header -> its values
+
+    def _add(self, value: object, kind: str) -> None:
+        if isinstance(value, str):
+            value = value.strip()
+            if len(value) >= MIN_SECRET_LENGTH and value not in self.found:
+                self.found[value] = kind
+
+    def entry(self, entry: dict[str, Any]) -> None:
+        """One HAR entry dict: its secret header, cookie, query and form values (``parse_har``'s ``visit``).
+
+        What :func:`_entry_secrets` yields, inlined for the headers (a long run has a million): a header
+        whose name is not secret costs two dict lookups."""
+        add, names, seen = self._add, self._names, self._headers
+        for side in ("request", "response"):
+            part = entry.get(side)
+            if type(part) is not dict:
+                if isinstance(part, dict):  # a dict subclass: the general way
+                    for value, kind in _part_secrets(side, part):
+                        add(value, kind)
+                continue
+            headers = part.get("headers")
+            if type(headers) is list:
+                for header in headers:
+                    if type(header) is dict:
+                        name = header.get("name")
+                        if type(name) is str:
+                            secret = names.get(name)
+                            if secret is None:
+                                secret = names[name] = secret_name(name)
+                            if secret:
+                                value = header.get("value")
+                                key = (name, value) if type(value) is str else None
+                                pairs = seen.get(key) if key is not None else None
+                                if pairs is None:  # a cookie or token header repeats on most requests
+                                    pairs = tuple(_header_values(name, value))
+                                    if key is not None and len(seen) < _SEEN_HEADERS:
+                                        seen[key] = pairs
+                                for found, kind in pairs:
+                                    add(found, kind)
+                    elif isinstance(header, dict):
+                        for value, kind in _part_secrets(side, {"headers": [header]}):
+                            add(value, kind)
+            for value, kind in _part_secrets(side, part, headers=False):
+                add(value, kind)
+
+    def text(self, data: bytes | bytearray | memoryview | str) -> None:
+        """The JWTs anywhere in the HAR's text (strings of any entry, pages, ...), read from its bytes."""
+        if isinstance(data, str):
+            for match in JWT.findall(data):
+                self._add(match, "jwt")
+            return
+        for match in _jwts(bytes(data) if isinstance(data, memoryview) else data):
+            self._add(match, "jwt")
+
+    def read(self, data: bytes) -> None:
+        """Parse one HAR and collect its secrets (for a HAR not read through :func:`debugkit.load.load_run`)."""
+        parse_har(data, visit=self.entry)
+        self.text(data)
+
+    def pairs(self) -> list[tuple[str, str]]:
+        return list(self.found.items())
+
+
+def _jwts(data: bytes | bytearray) -> Iterator[str]:
+    """JWTs in JSON bytes, where a word character (or a JSON escape such as ``\\n``) does not come just
+    before: what :data:`JWT` finds in the decoded strings, and more (it may start after any non-ASCII
+    byte)."""
+    pos = data.find(b"eyJ")
+    while pos >= 0:
+        before = data[pos - 1] if pos else 0
+        starts = before not in _WORD_BYTES or (before in _JSON_ESCAPES and pos >= 2 and data[pos - 2] == 0x5C)
+        match = _JWT_AT.match(data, pos) if starts else None
+        if match is not None:
+            yield match.group(0).decode("ascii")
+            pos = data.find(b"eyJ", match.end())
+        else:
+            pos = data.find(b"eyJ", pos + 3)
 
 
 def typed_secret_kind(step: StepData, action: Action) -> str | None:
@@ -109,36 +222,37 @@ def field_values(step: StepData) -> Iterable[tuple[str, str]]:
 
 
 def _entry_secrets(entry: dict[str, Any]) -> Iterable[tuple[str, str]]:
+    """The secret header, cookie, query, URL and form values of one entry (JWTs: :meth:`HarSecrets.text`)."""
     for side in ("request", "response"):
         part = entry.get(side)
-        if not isinstance(part, dict):
-            continue
-        for header in part.get("headers") or []:
-            if isinstance(header, dict) and isinstance(header.get("name"), str) and secret_name(header["name"]):
-                yield from _header_values(header["name"], header.get("value"))
-        for cookie in part.get("cookies") or []:
-            if isinstance(cookie, dict):
-                yield cookie.get("value"), "cookie"
-        if side == "request":
-            yield from _url_secrets(str(part.get("url") or ""))
-            for param in part.get("queryString") or []:
-                if isinstance(param, dict) and secret_name(str(param.get("name", ""))):
-                    yield param.get("value"), "query"
-            yield from _post_secrets(part.get("postData"))
-    for text in _strings(entry):  # not a JSON dump: a HAR may hold NaN or integers past 64 bits
-        yield from ((m, "jwt") for m in JWT.findall(text))
+        if isinstance(part, dict):
+            yield from _part_secrets(side, part)
 
 
-def _strings(value: object) -> Iterable[str]:
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            yield item
-        elif isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
+def _part_secrets(side: str, part: dict[str, Any], *, headers: bool = True) -> Iterable[tuple[str, str]]:
+    """The secret values of an entry's request or response (its headers unless ``headers=False``)."""
+    if headers:
+        for header in _items(part.get("headers")):
+            if isinstance(header, dict):
+                name = header.get("name")
+                if isinstance(name, str) and secret_name(name):
+                    yield from _header_values(name, header.get("value"))
+    for cookie in _items(part.get("cookies")):
+        if isinstance(cookie, dict):
+            yield cookie.get("value"), "cookie"
+    if side == "request":
+        url = part.get("url")
+        if url and "?" in str(url):
+            yield from _url_secrets(str(url))
+        for param in _items(part.get("queryString")):
+            if isinstance(param, dict) and secret_name(str(param.get("name", ""))):
+                yield param.get("value"), "query"
+        yield from _post_secrets(part.get("postData"))
+
+
+def _items(value: object) -> list[Any]:
+    """A HAR list field (headers, cookies, ...): anything else is taken as empty."""
+    return value if isinstance(value, list) else []
 
 
 def _header_values(name: str, value: object) -> Iterable[tuple[str, str]]:
@@ -183,7 +297,7 @@ def _url_secrets(url: str) -> Iterable[tuple[str, str]]:
 def _post_secrets(post: object) -> Iterable[tuple[str, str]]:
     if not isinstance(post, dict):
         return
-    for param in post.get("params") or []:
+    for param in _items(post.get("params")):
         if isinstance(param, dict) and secret_name(str(param.get("name", ""))):
             yield param.get("value"), "form"
     text = post.get("text")

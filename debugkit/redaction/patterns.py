@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 from debugkit.redaction.policy import is_secret_field, mask
 
@@ -31,6 +32,9 @@ _SECRET_PARAM = re.compile(
     re.IGNORECASE,
 )
 REDACTED = "[redacted]"
+# An http(s) URL that urlsplit/urlunsplit would give back unchanged with nothing to redact: lower-case
+# scheme, a plain host (and port), a path of printable ASCII without spaces, and no "?", "#" or "@".
+_PLAIN_URL = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[!-\"$-/0->A-~]*)?\Z")
 _URL_IN_TEXT = re.compile(r"\b(?:https?|wss?|ftp|file)://[^\s\"'<>`]+", re.IGNORECASE)
 # A bearer credential: long, with at least one digit (so "Bearer of bad news" stays prose).
 _BEARER = re.compile(r"\b(bearer)\s+(?=[A-Za-z0-9._~+/=-]*\d)[A-Za-z0-9._~+/=-]{12,}", re.IGNORECASE)
@@ -53,9 +57,9 @@ def redact_url(url: str) -> str:
     is removed as a whole, secret-looking parameters (token, key, code, session, ...) keep their
     name but lose their value, and so does a password in the user-info part. The rest is kept
     as written, so the URL still says which request it was."""
-    from urllib.parse import urlsplit, urlunsplit
-
     if not isinstance(url, str) or not url:
+        return url
+    if _PLAIN_URL.match(url):  # no query, fragment or user info: nothing to remove (most of a long run's URLs)
         return url
     try:
         parts = urlsplit(url)
@@ -88,8 +92,8 @@ def _redact_query(query: str) -> str:
 
 
 def _unquote(text: str) -> str:
-    from urllib.parse import unquote_plus
-
+    if "%" not in text and "+" not in text:
+        return text.strip()
     return unquote_plus(text).strip()
 
 

@@ -42,6 +42,11 @@ class Rule:
     group: int  # the secret part
     name_group: int | None = None  # a name that must be secret for the rule to apply
     check: Callable[[str], bool] | None = None  # a test of the secret part (the Luhn check)
+    # Lower-case text of which one must be in the lower-cased text for the pattern to match at all: an
+    # ASCII text without any is not searched (most strings, e.g. a long run's URLs, have none). Empty:
+    # always searched. Only for ASCII text: case-insensitive patterns match non-ASCII look-alikes
+    # (the Kelvin sign for k) that lower-casing does not bring back.
+    hints: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -72,29 +77,62 @@ def _json_key(name: str) -> bool:
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("jwt", re.compile(r"\b(eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,})"), 1),
+    Rule("jwt", re.compile(r"\b(eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,})"), 1, hints=("eyj",)),
     Rule(
         "header",
         re.compile(r"\b(?:bearer|basic|token)\s+((?=[A-Za-z0-9._~+/=-]*\d)[A-Za-z0-9._~+/=-]{12,})", re.I),
         1,
+        hints=("bearer", "basic", "token"),
     ),
-    Rule("header", re.compile(rf"(?<![\w-])(?:{_HEADER_NAMES})[ \t]*:[ \t]*([^\r\n\"]+)", re.I), 1),
-    Rule("header", re.compile(rf'"name"\s*:\s*{_JSON_STRING}\s*,\s*"value"\s*:\s*{_JSON_STRING}'), 2, 1),
-    Rule("header", re.compile(rf'"value"\s*:\s*{_JSON_STRING}\s*,\s*"name"\s*:\s*{_JSON_STRING}'), 1, 2),
-    Rule("form", re.compile(rf'"([A-Za-z0-9_.:-]{{1,60}})"\s*:\s*{_JSON_STRING}'), 2, 1),
-    Rule("form", re.compile(r"(?<![\w.-])([A-Za-z][\w.\[\]-]{0,60})=([^\s&;,\"'<>]+)"), 2, 1),
+    Rule(
+        "header",
+        re.compile(rf"(?<![\w-])(?:{_HEADER_NAMES})[ \t]*:[ \t]*([^\r\n\"]+)", re.I),
+        1,
+        hints=("cookie", "authorization", "x-api-key", "x-auth-token", "x-csrf-token", "x-xsrf-token"),
+    ),
+    Rule(
+        "header",
+        re.compile(rf'"name"\s*:\s*{_JSON_STRING}\s*,\s*"value"\s*:\s*{_JSON_STRING}'),
+        2,
+        1,
+        hints=('"name"',),
+    ),
+    Rule(
+        "header",
+        re.compile(rf'"value"\s*:\s*{_JSON_STRING}\s*,\s*"name"\s*:\s*{_JSON_STRING}'),
+        1,
+        2,
+        hints=('"value"',),
+    ),
+    Rule("form", re.compile(rf'"([A-Za-z0-9_.:-]{{1,60}})"\s*:\s*{_JSON_STRING}'), 2, 1, hints=('"',)),
+    Rule("form", re.compile(r"(?<![\w.-])([A-Za-z][\w.\[\]-]{0,60})=([^\s&;,\"'<>]+)"), 2, 1, hints=("=",)),
     Rule("card", re.compile(r"(?<![\w.])(\d(?:[ -]?\d){12,18})(?![\w]|\.\d)"), 1, check=luhn_card),
 )
 
 
+def _hinted(lowered: str | None, rule: Rule) -> bool:
+    """Could ``rule`` match a text whose lower-cased form is ``lowered`` (None: not ASCII, so maybe)?"""
+    if lowered is None or not rule.hints:
+        return True
+    for hint in rule.hints:  # noqa: SIM110 - a loop, not any(): this runs for every rule on every string
+        if hint in lowered:
+            return True
+    return False
+
+
+def lowered_ascii(text: str) -> str | None:
+    """The text lower-cased, when it is ASCII (the rules' hints are only checked then); else None."""
+    return text.lower() if text.isascii() else None
+
+
 def _applies(rule: Rule, match: re.Match[str]) -> bool:
-    value = match.group(rule.group)
-    if len(value.strip()) < MIN_VALUE or _is_redacted(value) or bullets_only(value):
-        return False
-    if rule.name_group is not None:
+    if rule.name_group is not None:  # first: most pairs have an ordinary name, and names repeat (cached)
         name = match.group(rule.name_group)
         if not (_json_key(name) if rule.kind == "form" else secret_name(name)):
             return False
+    value = match.group(rule.group)
+    if len(value.strip()) < MIN_VALUE or _is_redacted(value) or bullets_only(value):
+        return False
     return rule.check is None or rule.check(value)
 
 
@@ -109,8 +147,11 @@ def _is_redacted(value: str) -> bool:
 def find(text: str, rules: Iterable[Rule] = RULES) -> list[Found]:
     """Every secret-shaped value in ``text`` that is not a placeholder yet (``data:`` URIs are skipped)."""
     text = _DATA_URI.sub(lambda m: "d" * len(m.group(0)), text)
+    lowered = lowered_ascii(text)
     found = []
     for rule in rules:
+        if not _hinted(lowered, rule):
+            continue
         for match in rule.pattern.finditer(text):
             if _applies(rule, match):
                 found.append(Found(rule.kind, match.start(rule.group), match.end(rule.group)))
@@ -122,8 +163,9 @@ def scrub(text: str, replace: Callable[[str, str], str], kinds: Iterable[str] | 
     if not text:
         return text
     wanted = set(kinds) if kinds is not None else None
+    lowered = lowered_ascii(text)
     for rule in RULES:
-        if wanted is not None and rule.kind not in wanted:
+        if (wanted is not None and rule.kind not in wanted) or not _hinted(lowered, rule):
             continue
 
         def sub(match: re.Match[str], rule: Rule = rule) -> str:
@@ -135,7 +177,9 @@ def scrub(text: str, replace: Callable[[str, str], str], kinds: Iterable[str] | 
             whole = match.group(0)
             return whole[:start] + replace(stripped, rule.kind) + value[len(stripped) :] + whole[end:]
 
-        text = rule.pattern.sub(sub, text)
+        changed = rule.pattern.sub(sub, text)
+        if changed != text:
+            text, lowered = changed, lowered_ascii(changed)
     return text
 
 

@@ -3,9 +3,11 @@
 A member is searched as written, HTML-unescaped, JSON-decoded (strings inside), and as the
 URL-encoded and JSON-escaped forms of each value; then for what :mod:`debugkit.redaction.scan`
 recognises without knowing the value (card numbers, credentials in header lines, JWTs, secret
-``key=value`` pairs). Compressed members are decompressed first. An image passes only when the
-masking stage produced it (its hash is in ``cleared_images``); the text chunks of a PNG are searched
-like text. Findings name the member and the kind of secret, never the value.
+``key=value`` pairs). Compressed members are decompressed first, and so are the compressed data blocks
+of an HTML report (:mod:`debugkit.report.embedded`: the network panel's rows), whose strings are searched
+with the page's text. An image passes only when the masking stage produced it (its hash is in
+``cleared_images``); the text chunks of a PNG are searched like text. Findings name the member and the
+kind of secret, never the value.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import orjson
 from debugkit.api.content import PNG_MAGIC, sniff, unzstd
 from debugkit.redaction import scan
 from debugkit.redaction.collect import Secret
+from debugkit.report import embedded
 
 IMAGE_KINDS = frozenset({"png", "jpeg", "webp", "gif"})
 _TEXT_CHUNKS = (b"tEXt", b"iTXt", b"zTXt")
@@ -103,6 +106,8 @@ def _readable(name: str, data: bytes, kind: str) -> list[str]:
     if kind in IMAGE_KINDS or kind == "zip":
         return []  # pixels are the masking stage's job (and only its images pass, see above)
     text = data.decode("utf-8", errors="replace")
+    if embedded.has_blocks(text):  # a report's compressed data: its strings are read like the page's
+        text += "\n" + "\n".join(_strings(embedded.read_blocks(text)))
     texts = [text, html.unescape(text)]
     if kind == "json":
         with contextlib.suppress(orjson.JSONDecodeError):

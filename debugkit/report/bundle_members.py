@@ -30,7 +30,7 @@ from PIL import Image
 
 from debugkit import __version__
 from debugkit.model import ArtifactRef, ArtifactUnavailable, RawRun, Screenshot, StepData
-from debugkit.parsers.har import parse_har
+from debugkit.parsers.har import entry_slices, parse_har
 from debugkit.parsers.jsondoc import DamagedArtifact, decode_text, load_json
 from debugkit.redaction import Redactor
 from debugkit.redaction.masking import LEFT_OUT, MAX_PIXELS
@@ -115,6 +115,10 @@ def har_members(raw: RawRun, redactor: Redactor | None, members: Members) -> Non
         if redactor is None:  # --no-redact: as it is
             members.items.append(Member(name, data, "har", ref.step_id, ids))
             continue
+        redacted = redacted_har(data, redactor)
+        if redacted is not None:
+            members.items.append(Member(name, redacted, "har", ref.step_id, ids, "structured"))
+            continue
         try:
             doc, how = load_json(data, ref.name), "structured"
         except DamagedArtifact:
@@ -127,6 +131,40 @@ def har_members(raw: RawRun, redactor: Redactor | None, members: Members) -> Non
             doc = {"log": {"version": "1.2", "creator": creator, "entries": entries}}
             how = f"salvaged: the {len(entries)} complete entries of a damaged HAR; the unreadable rest is left out"
         members.items.append(Member(name, dump_json(redactor.har(doc)), "har", ref.step_id, ids, how))
+
+
+_ENTRIES_PLACE = "debugkit:entries-go-here"
+
+
+def redacted_har(data: bytes, redactor: Redactor) -> bytes | None:
+    """The HAR redacted as :meth:`Redactor.har` does, but a slice of entries at a time, written as it goes:
+    never the whole document as Python objects (several times the file). None when the entries cannot be
+    read in slices (a damaged HAR, an unusual layout): the caller redacts the whole document."""
+    sliced = entry_slices(data)
+    if sliced is None:
+        return None
+    skeleton, slices = sliced
+    skeleton["log"]["entries"] = [_ENTRIES_PLACE]
+    around = dump_json(redactor.json(skeleton))  # the pages, the creator, any other field
+    place = dump_json([_ENTRIES_PLACE])
+    if around.count(place) != 1:
+        return None
+    head, tail = around.split(place)
+    out = io.BytesIO()
+    out.write(head + b"[")
+    first = True
+    try:
+        for chunk in slices:
+            for entry in chunk:
+                if not first:
+                    out.write(b",")
+                out.write(dump_json(redactor.har_entry(entry)))
+                first = False
+            del chunk
+    except orjson.JSONDecodeError:
+        return None
+    out.write(b"]" + tail)
+    return out.getvalue()
 
 
 def step_members(raw: RawRun, step: StepData, redactor: Redactor | None, members: Members) -> None:

@@ -28,6 +28,10 @@ element (:func:`debugkit.locate.crop`, in the image budget) and one line from
 saw" gallery gets an "element numbers" toggle that draws the boxes of ``overlays[step_id]`` (every
 interactable element, from :func:`locate_for_report`) over the screenshots, or, without overlays,
 the boxes of the step's chosen elements from ``Triage.locations``.
+
+The page is built here from its parts: :mod:`.sanitize` (page text made safe, ids),
+:mod:`.overlays` (the element numbers), :mod:`.network_panel` (every request, as compressed data the
+page renders on demand), :mod:`.images` (screenshots in the image budget).
 """
 
 from __future__ import annotations
@@ -42,7 +46,6 @@ from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, quote_plus
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
@@ -53,13 +56,15 @@ from debugkit.analysis.causes import meaning_of
 from debugkit.analysis.correlate import ActionView, StepView
 from debugkit.analysis.diagnose import describe_element
 from debugkit.analysis.triage import Triage
-from debugkit.locate import Location, chosen_ids, crop, describe, overlay_items
+from debugkit.locate import Location, crop, describe
 from debugkit.locate.report import Overlays, locate_for_report
-from debugkit.model import ConsoleLine, Element, NetworkEntry, Screenshot, StepData
+from debugkit.model import ConsoleLine, Element, Screenshot, StepData
 from debugkit.redaction.masking import LEFT_OUT
-from debugkit.redaction.patterns import redact_text, redact_url
-from debugkit.redaction.policy import TYPING_ACTIONS, is_placeholder, is_secret_field, mask, shown_typed, typed_kind
+from debugkit.redaction.policy import TYPING_ACTIONS, is_placeholder, is_secret_field, shown_typed, typed_kind
 from debugkit.report.images import CROP_FORMAT, IMAGE_BUDGET, ImageSet
+from debugkit.report.network_panel import NetworkPanel
+from debugkit.report.overlays import OverlayDrawer
+from debugkit.report.sanitize import Sanitizer, anchor_id, ref_anchor
 from debugkit.timeutil import iso
 
 __all__ = ["Overlays", "anchor_id", "default_filename", "locate_for_report", "render_html", "write_html"]
@@ -68,11 +73,9 @@ SHOWN_ATTRIBUTES = (
     "type", "name", "id", "role", "aria-label", "placeholder", "href", "src", "value", "autocomplete",
     "disabled", "readonly", "required", "checked", "selected", "title", "for", "data-testid",
 )
-TEXT_LIMIT = 2000  # characters of any one page-derived text shown in the page
 ATTRIBUTE_LIMIT = 300
 CARD_REQUEST_LIMIT = 40  # successful requests listed in an action card (all failures are listed)
 CARD_CONSOLE_LIMIT = 40
-MIN_SCRUB_LENGTH = 4  # shorter secret values are masked where they are typed, not searched for in text
 OUTCOME_CLASS = {
     "succeeded": "ok",
     "failed": "bad",
@@ -90,17 +93,11 @@ STATUS_CLASS = {
     "queued": "warn",
     "created": "warn",
 }
-# Control characters, line/paragraph separators, BOM and bidirectional overrides (which can make
-# page text or a URL read differently from what it is) are shown as \uXXXX escapes.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
-_UNSAFE_ID = re.compile(r"[^A-Za-z0-9_-]")
 _UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9_.-]")
 _VALUE_ATTR = re.compile(r"""(\bvalue\s*=\s*)("[^"]*"|'[^']*'|[^\s>]+)""", re.IGNORECASE)
-_REF = re.compile(r"^step:(?P<step>[^/]+)(?:/action:(?P<action>-?\d+))?$")
 CROP_MARGIN = 120  # screenshot pixels around the element in an action card's crop
 CROP_MAX_WIDTH = 560
 LOW_CONFIDENCE = 0.6  # a location below this is shown as uncertain
-OVERLAY_LIMIT = 800  # boxes drawn per step (chosen ones first); a page rarely has more interactable elements
 
 
 # --- public API -----------------------------------------------------------------------------------
@@ -157,32 +154,6 @@ def default_filename(t: Triage) -> str:
     return f"debugkit-{run_id or 'run'}.html"
 
 
-def anchor_id(kind: str, *parts: object) -> str:
-    """A safe, stable element id: ``kind-part-part`` with anything but ``[A-Za-z0-9_-]`` replaced,
-    plus a short hash when something was replaced (so two different ids never collide)."""
-    raw = "-".join(str(p) for p in parts)
-    safe = _UNSAFE_ID.sub("_", raw)[:80]
-    if safe != raw:
-        safe += "-" + hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:8]
-    return f"{kind}-{safe}"
-
-
-def ref_anchor(ref: str) -> str | None:
-    """The element id an evidence ref points to (``step:<id>/action:<i>``, ``step:<id>``,
-    ``har:<index>``, ``console:<line>``, ``run.failure_reason``), or None."""
-    if ref == "run.failure_reason":
-        return "failure-reason"
-    kind, _, rest = ref.partition(":")
-    if kind in ("har", "console") and rest.lstrip("-").isdigit():
-        return f"{kind}-{int(rest)}"
-    match = _REF.match(ref)
-    if match:
-        if match.group("action") is not None:
-            return anchor_id("a", match.group("step"), int(match.group("action")))
-        return anchor_id("s", match.group("step"))
-    return None
-
-
 # --- templates and assets -------------------------------------------------------------------------
 
 
@@ -218,71 +189,26 @@ def _csp_hash(text: str) -> str:
 
 
 class _Builder:
-    """Turns a Triage into plain data for the template; every untrusted string passes ``_text``."""
+    """Turns a Triage into plain data for the template; every untrusted string passes the sanitizer
+    (``_text``, ``_url``)."""
 
     def __init__(self, t: Triage, *, redact: bool, overlays: Overlays | None = None) -> None:
         self.t = t
         self.redact = redact
-        self.overlays = overlays
         self.images = ImageSet(budget=IMAGE_BUDGET)
-        self.overlay_rules: dict[str, str] = {}  # class name -> declaration, for the report's style sheet
+        sanitizer = Sanitizer.for_triage(t, redact=redact)
+        self._text = sanitizer.text
+        self._url = sanitizer.url
+        self.overlay = OverlayDrawer(t, overlays, self.images, sanitizer)
         self._lightboxes: set[str] | None = None
         self._digests: dict[int, str] = {}  # id(screenshot) -> its bytes' hash, for the crops' keys
         self.origin = t.run.started_at or t.run.created_at or _first_time(t)
-        self.secrets = self._secret_values() if redact else []
         self.anchors: set[str] = set()
         decisive = t.diagnosis.decisive or t.diagnosis.failing.view
         self.decisive = decisive
         self.failing = t.diagnosis.failing.view
         self.evidence_refs = {e.ref for e in t.diagnosis.verdict.evidence}
-
-    # -- text ----------------------------------------------------------------------------------
-
-    def _secret_values(self) -> list[str]:
-        """Values typed into secret fields anywhere in the run, longest first (and URL-encoded)."""
-        values: set[str] = set()
-        for view in self.t.corr.all_actions():
-            element = view.element.element if view.element else None
-            label = view.element.label if view.element else None
-            text = view.action.text
-            if text and typed_kind(view.action.action_type, element, label):
-                values.add(text)
-            if element is not None and is_secret_field(element, label):
-                value = element.attributes.get("value")
-                if isinstance(value, str) and value:
-                    values.add(value)
-        variants: set[str] = set()
-        for value in values:
-            if len(value) < MIN_SCRUB_LENGTH or is_placeholder(value):
-                continue
-            variants.update({value, quote(value, safe=""), quote_plus(value), value.strip()})
-        return sorted((v for v in variants if len(v) >= MIN_SCRUB_LENGTH), key=len, reverse=True)
-
-    def _scrub(self, text: str) -> str:
-        for secret in self.secrets:
-            if secret in text:
-                text = text.replace(secret, mask(secret))
-        return text
-
-    def _text(self, value: object, limit: int = TEXT_LIMIT) -> str | None:
-        """Untrusted text: control characters made visible, secrets masked, length bounded."""
-        if value is None:
-            return None
-        text = value if isinstance(value, str) else str(value)
-        text = _CONTROL.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
-        if self.redact:
-            text = redact_text(self._scrub(text))
-        if len(text) > limit:
-            text = text[: limit - 1] + "…"
-        return text
-
-    def _url(self, url: str | None, limit: int = TEXT_LIMIT) -> str | None:
-        if url is None:
-            return None
-        text = _CONTROL.sub(lambda m: f"\\u{ord(m.group(0)):04x}", url)
-        if self.redact:
-            text = redact_url(self._scrub(text))
-        return text if len(text) <= limit else text[: limit - 1] + "…"
+        self.network = NetworkPanel(t, sanitizer, self.origin, self.evidence_refs)
 
     # -- times -----------------------------------------------------------------------------------
 
@@ -304,7 +230,8 @@ class _Builder:
         self._register_crops(steps)
         self.images.encode()
         step_models = [self._step(view) for view in steps]
-        network = self._network_rows()
+        network = self.network.build()
+        self.anchors |= self.network.anchors
         console = self._console_rows()
         header = self._header()
         if header["run"]["failure_reason"]:
@@ -324,11 +251,10 @@ class _Builder:
             "timeline": self._timeline(steps),
             "steps": step_models,
             "network": network,
-            "network_failed": sum(1 for row in network if row["failed"]),
             "console": console,
             "lightboxes": lightboxes,
             "image_note": self._image_note(),
-            "overlay_css": self._overlay_css(),
+            "overlay_css": self.overlay.css(),
             "focus": self._text(f"step {t.focus.step.label} ({t.focus.step.step_id})") if t.focus else None,
         }
 
@@ -600,115 +526,6 @@ class _Builder:
 
     # -- the element-number overlay ------------------------------------------------------------
 
-    def _overlay_locations(self, step: StepData) -> tuple[dict[str, Location], bool]:
-        """The step's overlay (from ``overlays``, else its chosen elements in ``t.locations``); and whether
-        it is the full one."""
-        if self.overlays is not None and step.step_id in self.overlays:
-            return self.overlays[step.step_id], True
-        locations: dict[str, Location] = {}
-        for action in step.actions:
-            location = self.t.locations.get((step.step_id, action.index))
-            if location is None:
-                continue
-            if action.element_id and not location.is_point:
-                locations.setdefault(action.element_id, location)
-            else:
-                locations[f"@{action.index}"] = location
-        return locations, False
-
-    def _overlay(self, step: StepData) -> dict[str, Any] | None:
-        """Per ``screenshot_llm`` tile, the boxes to draw; None when the step has nothing located."""
-        locations, full = self._overlay_locations(step)
-        if not locations:
-            return None
-        chosen = set(chosen_ids(step)) | {k for k in locations if k.startswith("@")}
-        points = {f"@{a.index}": a.action_type for a in step.actions}
-        kinds: dict[str, list[str]] = {}
-        for action in step.actions:
-            if action.element_id:
-                kinds.setdefault(action.element_id, [])
-                if action.action_type not in kinds[action.element_id]:
-                    kinds[action.element_id].append(action.action_type)
-        items = overlay_items(step, locations, chosen=chosen)
-        for element_id, location in locations.items():  # the other tiles that show it (the tiles' overlap)
-            if location.found:
-                for tile, box in location.others:
-                    if 0 <= tile < len(step.screenshots_llm):
-                        copy = Location(location.method, tile, box, location.confidence)
-                        items.extend(overlay_items(step, {element_id: copy}, chosen=chosen))
-        items.sort(key=lambda item: (not item["chosen"], item["box"][1], item["box"][0]))
-        items = items[:OVERLAY_LIMIT]
-        tiles: dict[int, list[dict[str, Any]]] = {}
-        for item in items:
-            box = self._overlay_box(step, item, points, kinds)
-            if box is not None:
-                tiles.setdefault(item["tile"], []).append(box)
-        for boxes in tiles.values():
-            boxes.reverse()  # chosen ones last: drawn on top
-        placed = {item["element_id"] for item in items}
-        unplaced = sum(1 for k, loc in locations.items() if not loc.found and not k.startswith("@"))
-        chosen_placed = len(placed & chosen)
-        summary = f"{len(placed)} element(s) placed ({chosen_placed} chosen)"
-        if unplaced:
-            summary += f", {unplaced} not placed"
-        if not full:
-            summary += "; only the chosen elements (the report was made without the full overlay)"
-        if not tiles:
-            summary = f"no element could be placed on these screenshots ({unplaced} not placed)"
-        return {"tiles": tiles, "summary": self._text(summary, 300), "full": full, "any": bool(tiles)}
-
-    def _overlay_box(
-        self, step: StepData, item: dict[str, Any], points: dict[str, str], kinds: dict[str, list[str]]
-    ) -> dict[str, Any] | None:
-        """One box as classes (positions in percent of the shown picture), or None if it is not in it."""
-        shot = step.screenshots_llm[item["tile"]]
-        image = self.images.get(shot)
-        if image.error or not image.width or not image.height or not image.thumb_width:
-            return None
-        width = image.width
-        height = image.height  # a cropped thumbnail shows only the top of the page
-        if image.cropped and image.thumb_height:
-            height = max(1, round(image.thumb_height * image.width / image.thumb_width))
-        x, y, w, h = item["box"]
-        if x >= width or y >= height or x + w < 0 or y + h < 0:
-            return None
-        x0, y0 = max(0.0, x), max(0.0, y)
-        x1, y1 = min(float(width), x + w), min(float(height), y + h)
-        element_id = item["element_id"]
-        point = element_id.startswith("@")
-        if point:
-            label = f"{points.get(element_id, 'click')} at {x},{y}"
-        elif item["chosen"]:
-            label = " ".join([element_id, "+".join(kinds.get(element_id, []))]).strip()
-        else:
-            label = element_id
-        classes = [
-            "ob",
-            self._rule("ox", "left", 100 * x0 / width),
-            self._rule("oy", "top", 100 * y0 / height),
-            "chosen" if item["chosen"] else "other",
-            {"exact": "exact", "rendered": "approx", "legacy": "legacy"}.get(item["method"] or "", "approx"),
-        ]
-        if point:
-            classes.append("pt")
-        else:
-            classes.append(self._rule("ow", "width", 100 * (x1 - x0) / width))
-            classes.append(self._rule("oh", "height", 100 * (y1 - y0) / height))
-            if 100 * y0 / height < 4:
-                classes.append("lin")  # at the top edge: the label goes inside the box
-        return {"classes": " ".join(classes), "label": self._text(label, 120)}
-
-    def _rule(self, prefix: str, prop: str, percent: float) -> str:
-        """A class for ``prop: <percent>%`` (0.01 % steps), added to the report's style sheet."""
-        hundredths = max(0, min(10000, round(percent * 100)))
-        name = f"{prefix}{hundredths}"
-        self.overlay_rules.setdefault(name, f"{prop}:{hundredths / 100:g}%")
-        return name
-
-    def _overlay_css(self) -> str:
-        rules = sorted(self.overlay_rules.items(), key=lambda kv: (kv[0][:2], int(kv[0][2:])))
-        return "".join(f".ob.{name}{{{declaration}}}" for name, declaration in rules)
-
     def _shot(self, shot: Screenshot, caption: str) -> dict[str, Any]:
         image = self.images.get(shot)
         name = self._text(shot.artifact_id or shot.name, 200)
@@ -764,7 +581,7 @@ class _Builder:
             self._shot(s, f"model saw #{s.index if s.index is not None else i}")
             for i, s in enumerate(step.screenshots_llm)
         ]
-        overlay = self._overlay(step)
+        overlay = self.overlay.step(step)
         if overlay is not None:
             for i, shot_model in enumerate(llm_shots):
                 if not shot_model["error"]:
@@ -844,8 +661,8 @@ class _Builder:
                 "stop": result.stop_execution_on_failure,
             },
             "results_known": action.results is not None,
-            "failed_requests": [self._card_request(e) for e in failed],
-            "ok_requests": [self._card_request(e) for e in ok[:CARD_REQUEST_LIMIT]],
+            "failed_requests": [self.network.card_request(e) for e in failed],
+            "ok_requests": [self.network.card_request(e) for e in ok[:CARD_REQUEST_LIMIT]],
             "ok_more": max(0, len(ok) - CARD_REQUEST_LIMIT),
             "console": [self._card_console(c) for c in console[:CARD_CONSOLE_LIMIT]],
             "console_more": max(0, len(console) - CARD_CONSOLE_LIMIT),
@@ -918,69 +735,7 @@ class _Builder:
             shown.append({"name": name, "value": text})
         return shown
 
-    # -- network and console -------------------------------------------------------------------
-
-    def _request_outcome(self, entry: NetworkEntry) -> str:
-        if entry.pending:
-            return "pending (never answered)"
-        if entry.error and (entry.status is None or not entry.error.startswith("HTTP")):
-            return self._text(entry.error, 300) or ""
-        if entry.status is not None:
-            return self._text(entry.error, 300) if entry.error else str(entry.status)
-        return "no status"
-
-    def _card_request(self, entry: NetworkEntry) -> dict[str, Any]:
-        return {
-            "href": f"har-{entry.index}",
-            "index": entry.index,
-            "method": self._text(entry.method, 20),
-            "url": self._url(entry.url, 400),
-            "outcome": self._request_outcome(entry),
-            "failed": entry.failed,
-            "noise": entry.noise,
-            "duration": _format_ms(entry.time_ms),
-        }
-
-    def _network_rows(self) -> list[dict[str, Any]]:
-        t = self.t
-        shown_steps = {id(v.step) for v in t.steps}
-        rows = []
-        for entry in t.run.network:
-            owner = t.corr.action_of(entry)
-            step_view = owner.step if owner else (t.corr.step_of(entry).step if t.corr.step_of(entry) else None)
-            if t.focus is not None and (step_view is None or id(step_view) not in shown_steps):
-                continue
-            anchor = f"har-{entry.index}"
-            self.anchors.add(anchor)
-            target = None
-            label = None
-            if owner is not None:
-                target = anchor_id("a", owner.step.step_id, owner.action.index)
-                label = f"{owner.step.label} #{owner.action.index} {owner.action.action_type}"
-            elif step_view is not None:
-                target = anchor_id("s", step_view.step_id)
-                label = f"step {step_view.label}"
-            rows.append(
-                {
-                    "anchor": anchor,
-                    "index": entry.index,
-                    "method": self._text(entry.method, 20),
-                    "url": self._url(entry.url),
-                    "outcome": self._request_outcome(entry),
-                    "status": entry.status,
-                    "failed": entry.failed,
-                    "noise": entry.noise,
-                    "pending": entry.pending,
-                    "document": entry.is_document,
-                    "type": self._text(entry.resource_type, 40),
-                    "duration": _format_ms(entry.time_ms),
-                    "started": self._when(entry.started_at),
-                    "target": target,
-                    "target_label": self._text(label, 200),
-                    "evidence": f"har:{entry.index}" in self.evidence_refs,
-                }
-            )
-        return rows
+    # -- console -------------------------------------------------------------------------------
 
     def _card_console(self, line: ConsoleLine) -> dict[str, Any]:
         return {
@@ -1086,14 +841,6 @@ def _format_seconds(seconds: float | None) -> str:
         return f"{seconds:.1f} s"
     minutes, rest = divmod(seconds, 60)
     return f"{int(minutes)} min {rest:.0f} s"
-
-
-def _format_ms(ms: float | None) -> str:
-    if ms is None:
-        return ""
-    if ms >= 1000:
-        return f"{ms / 1000:.2f} s"
-    return f"{ms:.0f} ms"
 
 
 def _number(value: object) -> str | None:

@@ -15,26 +15,36 @@ from debugkit.redaction.policy import TYPING_ACTIONS, is_secret_field, shown_typ
 from debugkit.timeutil import iso
 
 SCHEMA = "debugkit.triage/1"
+LISTED_FAILURES = 10  # failed requests (and console errors and warnings) a step or an action lists, without --full
+LISTED_RUN_FAILURES = 50  # failed requests network_failures lists, without --full
 MISSING_KINDS = frozenset({"missing", "archived"})
 
 
 def triage_document(t: Triage, *, full: bool = False) -> dict[str, Any]:
     """The ``debugkit.triage/1`` document.
 
-    Bounded by default: each step and action lists its failed requests and its console errors and
-    warnings, with counts of everything (``network_counts``, ``console_counts``); ``full=True``
-    (``--full``) lists every request and console line, which on a long run is megabytes.
+    Bounded by default, so that a long run's document stays well under a megabyte: each step and
+    action lists at most ``LISTED_FAILURES`` of its failed requests and its console errors and
+    warnings, and the run at most ``LISTED_RUN_FAILURES`` failed requests (those the verdict cites
+    first, then the ones that are not noise), with counts of everything (``network_counts``,
+    ``console_counts``, ``network_failures_count``), and elements' locations only on the steps of the
+    decisive and the failing action (every step when there is neither); ``full=True`` (``--full``) lists
+    every request, console line and location, which on a long run is megabytes.
     """
-    shown = _Shown(full)
     run = t.run
     verdict = t.diagnosis.verdict
+    shown = _Shown(full, _cited(verdict))
+    if not full and t.focus is None:  # elements are placed on the decisive and the failing action's steps
+        views = (t.diagnosis.decisive, t.diagnosis.failing.view)
+        shown.located = frozenset(v.step.step_id for v in views if v is not None) or None  # neither: every step
     failing = t.diagnosis.failing
     focus_ids = {s.step.step_id for s in t.steps}
-    network_failures = [
-        _network_failure(t, entry)
+    failed = [
+        entry
         for entry in run.network
         if entry.failed and (t.focus is None or _step_id_of(t, entry) in focus_ids)
     ]
+    network_failures = [_network_failure(t, entry) for entry in shown.pick(failed, LISTED_RUN_FAILURES)]
     return {
         "schema": SCHEMA,
         "tool": {"name": "debugkit", "version": __version__},
@@ -75,6 +85,7 @@ def triage_document(t: Triage, *, full: bool = False) -> dict[str, Any]:
         "full": full,
         "steps": [_step(s, t, shown) for s in t.steps],
         "network_failures": network_failures,
+        "network_failures_count": len(failed),
         "missing_artifacts": [
             {"step_id": p.step_id, "artifact_type": p.artifact_type, "reason": p.detail}
             for p in run.problems
@@ -129,17 +140,44 @@ def _failing(view: ActionView) -> dict[str, Any]:
     }
 
 
-class _Shown:
-    """Which requests and console lines a step or action lists: all with --full, else what matters."""
+def _cited(verdict: Any) -> frozenset[int]:
+    """HAR indexes the verdict's chain and evidence cite (``har:<index>``)."""
+    cited = set()
+    for item in [*verdict.chain, *verdict.evidence]:
+        ref = item.ref or ""
+        if ref.startswith("har:") and ref[4:].isdigit():
+            cited.add(int(ref[4:]))
+    return frozenset(cited)
 
-    def __init__(self, full: bool) -> None:
+
+class _Shown:
+    """Which requests and console lines a step or action lists: all with --full, else what matters, bounded."""
+
+    def __init__(self, full: bool, cited: frozenset[int] = frozenset()) -> None:
         self.full = full
+        self.cited = cited
+        self.located: frozenset[str] | None = None  # steps whose actions give their location; None: every step
+
+    def pick(self, failed: list[NetworkEntry], limit: int) -> list[NetworkEntry]:
+        """Every one with --full; else at most ``limit``: cited first, then not noise, then noise; in HAR order."""
+        if self.full or len(failed) <= limit:
+            return failed
+        ranked = sorted(failed, key=lambda e: (e.index not in self.cited, e.noise))[:limit]
+        keep = {id(e) for e in ranked}
+        return [e for e in failed if id(e) in keep]
 
     def network(self, entries: list[NetworkEntry]) -> list[dict[str, Any]]:
-        return [_entry(e) for e in entries if self.full or e.failed]
+        if self.full:
+            return [_entry(e) for e in entries]
+        return [_entry(e) for e in self.pick([e for e in entries if e.failed], LISTED_FAILURES)]
 
     def console(self, lines: list[ConsoleLine]) -> list[dict[str, Any]]:
-        return [_console(c) for c in lines if self.full or c.level in ("error", "warning", "warn")]
+        if self.full:
+            return [_console(c) for c in lines]
+        problems = [c for c in lines if c.level in ("error", "warning", "warn")]
+        errors_first = sorted(problems, key=lambda c: c.level != "error")[:LISTED_FAILURES]
+        keep = {id(c) for c in errors_first}
+        return [_console(c) for c in problems if id(c) in keep]
 
 
 def _network_counts(entries: list[NetworkEntry]) -> dict[str, int]:
@@ -180,7 +218,8 @@ def _step(view: StepView, t: Triage, shown: _Shown) -> dict[str, Any]:
 def _action(view: ActionView, t: Triage, shown: _Shown) -> dict[str, Any]:
     action = view.action
     result = action.result
-    location = t.locations.get((view.step.step_id, action.index))
+    located = shown.located is None or view.step.step_id in shown.located
+    location = t.locations.get((view.step.step_id, action.index)) if located else None
     element = _element(view, t.show_secrets)
     if element is not None:
         element["location"] = location.to_dict() if location is not None else None

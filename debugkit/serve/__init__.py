@@ -42,7 +42,7 @@ class ServeOptions:
     wait_seconds: float = 30.0
     locate: bool = True
     render: bool = True
-    concurrency: int = 8
+    concurrency: int | None = None  # requests at once per fetch (None: the client's DEFAULT_CONCURRENCY)
 
 
 def serve(options: ServeOptions, stdout: TextIO | None = None) -> int:

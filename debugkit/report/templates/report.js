@@ -5,41 +5,190 @@
   function all(selector, root) { return Array.prototype.slice.call((root || doc).querySelectorAll(selector)); }
   function byId(id) { return id ? doc.getElementById(id) : null; }
 
-  /* --- network panel: "failed only" and text filters ---------------------------------- */
+  /* --- network panel: every request, from the compressed block, in a virtualised table ------- */
+  /* The rows are a gzip-compressed JSON document (base64) in #net-data; only the rows in view are in the
+     page. Filters ("failed only", text) choose which rows the table scrolls through. Every string is set
+     as textContent: the document holds page text. */
   var failedOnly = byId("net-failed-only");
   var textFilter = byId("net-text");
   var counter = byId("net-count");
-  var rows = all("#net-table tbody tr");
-  var rowText = rows.map(function (row) { return row.textContent.toLowerCase(); });
+  var ROW_HEIGHT = 24;
+  var OVERSCAN = 12;
+  var PRINT_ALL = 2000;  /* up to this many requests print in full; above, the failed and cited ones */
+  var F_FAILED = 1, F_NOISE = 2, F_DOCUMENT = 8, F_EVIDENCE = 16;
+  var net = {
+    view: byId("net-view"), rows: byId("net-rows"), status: byId("net-status"), block: byId("net-data"),
+    doc: null, shown: [], position: {}, search: null, waiting: [], drawn: -1, frame: 0, current: -1
+  };
+
+  function pad(n, width) { var s = String(n); while (s.length < width) { s = "0" + s; } return s; }
+  function when(ms) {
+    if (ms === null || ms === undefined) { return null; }
+    var d = new Date(ms);
+    var clock = pad(d.getUTCHours(), 2) + ":" + pad(d.getUTCMinutes(), 2) + ":" + pad(d.getUTCSeconds(), 2) +
+      "." + pad(d.getUTCMilliseconds(), 3);
+    var rel = "";
+    if (net.doc.origin !== null) {
+      var seconds = Math.round((ms - net.doc.origin) / 100) / 10;
+      rel = (seconds < 0 ? "-" : "+") + Math.abs(seconds).toFixed(1) + " s";
+    }
+    return { iso: d.toISOString().replace("Z", "+00:00"), clock: clock, rel: rel };
+  }
+  function el(tag, cls, text) {
+    var node = doc.createElement(tag);
+    if (cls) { node.className = cls; }
+    if (text !== undefined && text !== null) { node.textContent = text; }
+    return node;
+  }
+  function targetOf(row) { return row[7] >= 0 ? net.doc.targets[row[7]] : null; }
+  function rowText(row) {
+    var target = targetOf(row);
+    var t = when(row[6]);
+    return [row[0], net.doc.methods[row[1]], row[2], row[3], row[4] & F_NOISE ? "(noise)" : "",
+      row[4] & F_DOCUMENT ? "page" : "", row[5], t ? t.clock + " " + t.rel : "",
+      target ? target[1] : "outside any step"].join(" ").toLowerCase();
+  }
+  /* One request as a row of cells (the interactive table and the printed one share it). */
+  function makeRow(row, tag, cellTag) {
+    var flags = row[4];
+    var node = el(tag, "net-row " + (flags & F_FAILED ? "failed" : "ok") + (flags & F_NOISE ? " noise" : "") +
+      (flags & F_EVIDENCE ? " cited" : ""));
+    node.setAttribute("data-index", row[0]);
+    node.setAttribute("data-failed", flags & F_FAILED ? "1" : "0");
+    var target = targetOf(row);
+    if (target) { node.setAttribute("data-target", target[0]); }
+    function cell(cls) { var c = el(cellTag, cls); node.appendChild(c); return c; }
+    cell("num").textContent = row[0];
+    cell("").textContent = net.doc.methods[row[1]];
+    var url = cell("url-cell");
+    if (flags & F_FAILED) { var mark = el("span", "mark", "✗"); mark.setAttribute("aria-label", "failed"); url.appendChild(mark); url.appendChild(doc.createTextNode(" ")); }
+    url.appendChild(el("span", "url-text", row[2]));
+    if (flags & F_DOCUMENT) { url.appendChild(doc.createTextNode(" ")); url.appendChild(el("span", "badge muted", "page")); }
+    url.title = row[2];
+    var outcome = cell("outcome");
+    outcome.textContent = row[3];
+    if (flags & F_NOISE) { outcome.appendChild(doc.createTextNode(" ")); outcome.appendChild(el("span", "muted", "(noise)")); }
+    cell("num").textContent = row[5];
+    var started = cell("");
+    var t = when(row[6]);
+    if (t) {
+      var time = el("time", "", t.clock);
+      time.setAttribute("datetime", t.iso);
+      time.title = t.iso;
+      if (t.rel) { time.appendChild(doc.createTextNode(" ")); time.appendChild(el("span", "rel", "(" + t.rel + ")")); }
+      started.appendChild(time);
+    }
+    var action = cell("target");
+    if (target) {
+      var link = el("a", "", target[1]);
+      link.setAttribute("href", "#" + target[0]);
+      action.appendChild(link);
+    } else {
+      action.appendChild(el("span", "muted", "outside any step"));
+    }
+    return node;
+  }
+
+  function draw(force) {
+    net.frame = 0;
+    if (!net.doc || !net.view) { return; }
+    var first = Math.max(0, Math.floor(net.view.scrollTop / ROW_HEIGHT) - OVERSCAN);
+    if (first === net.drawn && !force) { return; }
+    net.drawn = first;
+    var last = Math.min(net.shown.length, first + Math.ceil(net.view.clientHeight / ROW_HEIGHT) + 2 * OVERSCAN);
+    var fragment = doc.createDocumentFragment();
+    for (var i = first; i < last; i += 1) {
+      var row = net.doc.rows[net.shown[i]];
+      var node = makeRow(row, "div", "span");
+      node.setAttribute("role", "row");
+      node.setAttribute("aria-rowindex", i + 2);
+      node.id = "har-" + row[0];
+      node.style.top = (i * ROW_HEIGHT) + "px";
+      if (net.shown[i] === net.current) { node.classList.add("current"); }
+      fragment.appendChild(node);
+    }
+    net.rows.textContent = "";
+    net.rows.appendChild(fragment);
+  }
+  function schedule() { if (!net.frame) { net.frame = window.requestAnimationFrame(function () { draw(false); }); } }
 
   function applyFilter() {
+    if (!net.doc) { return; }
     var onlyFailed = failedOnly ? failedOnly.checked : false;
     var needle = textFilter ? textFilter.value.trim().toLowerCase() : "";
-    var shown = 0;
-    rows.forEach(function (row, i) {
-      var hide = (onlyFailed && row.getAttribute("data-failed") !== "1") ||
-        (needle !== "" && rowText[i].indexOf(needle) === -1);
-      row.hidden = hide;
-      if (!hide) { shown += 1; }
-    });
-    if (counter) { counter.textContent = shown + " of " + rows.length + " requests"; }
+    if (needle !== "" && !net.search) { net.search = net.doc.rows.map(rowText); }
+    var rows = net.doc.rows;
+    net.shown = [];
+    net.position = {};
+    for (var i = 0; i < rows.length; i += 1) {
+      if (onlyFailed && !(rows[i][4] & F_FAILED)) { continue; }
+      if (needle !== "" && net.search[i].indexOf(needle) === -1) { continue; }
+      net.position[rows[i][0]] = net.shown.length;
+      net.shown.push(i);
+    }
+    net.rows.style.height = (net.shown.length * ROW_HEIGHT) + "px";
+    if (counter) { counter.textContent = net.shown.length + " of " + rows.length + " requests"; }
+    draw(true);
   }
   function clearFilters() {
     if (failedOnly) { failedOnly.checked = false; }
     if (textFilter) { textFilter.value = ""; }
     applyFilter();
   }
+  /* Bring request <index> into the table (lifting the filters if they hide it); its row, or null. */
+  function revealRequest(index) {
+    if (!net.doc) { return null; }
+    var position = net.position[index];
+    if (position === undefined) {
+      clearFilters();
+      position = net.position[index];
+      if (position === undefined) { return null; }
+    }
+    net.current = net.shown[position];
+    net.view.scrollTop = Math.max(0, position * ROW_HEIGHT - (net.view.clientHeight - ROW_HEIGHT) / 2);
+    draw(true);
+    return byId("har-" + index);
+  }
+  function requestIndex(id) { var m = /^har-(\d+)$/.exec(id || ""); return m ? Number(m[1]) : null; }
+
+  function decode(text) {
+    var binary = atob(text.replace(/\s+/g, ""));
+    var bytes = new Uint8Array(binary.length);
+    for (var i = 0; i < binary.length; i += 1) { bytes[i] = binary.charCodeAt(i); }
+    var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+    return new Response(stream).text().then(function (json) { return JSON.parse(json); });
+  }
+  function netReady(document_) {
+    net.doc = document_;
+    if (net.status) { net.status.hidden = true; }
+    applyFilter();
+    if (window.performance && performance.mark) { performance.mark("debugkit-network-ready"); }
+    var waiting = net.waiting;
+    net.waiting = [];
+    waiting.forEach(function (fn) { fn(); });
+  }
+  if (net.block && net.view && net.rows) {
+    if (typeof DecompressionStream === "undefined") {
+      if (net.status) { net.status.textContent = "This browser cannot open the network data (it has no DecompressionStream); each action card lists its own requests."; }
+    } else {
+      decode(net.block.textContent).then(netReady, function (error) {
+        if (net.status) { net.status.textContent = "The network data could not be read: " + error; }
+      });
+    }
+    net.view.addEventListener("scroll", schedule, { passive: true });
+    window.addEventListener("resize", function () { draw(true); });
+  }
   if (failedOnly) { failedOnly.addEventListener("change", applyFilter); }
   if (textFilter) { textFilter.addEventListener("input", applyFilter); }
-  applyFilter();
 
   /* --- in-page links: make the target visible (open details, lift filters) ---------------- */
   /* Returns true when something had to change (so the browser could not scroll there itself). */
   function prepare(id) {
+    var index = requestIndex(id);
+    if (index !== null) { return revealRequest(index) !== null; }  /* drawn where it is: the caller scrolls */
     var target = byId(id);
     if (!target) { return false; }
     var changed = false;
-    if (target.hidden && target.tagName === "TR") { clearFilters(); changed = true; }
     var details = target.closest ? target.closest("details") : null;
     while (details) {
       if (!details.open) { details.open = true; changed = true; }
@@ -53,7 +202,7 @@
   if (table) {
     table.addEventListener("click", function (event) {
       if (event.target.closest("a")) { return; }
-      var row = event.target.closest("tr[data-target]");
+      var row = event.target.closest(".net-row[data-target]");
       if (row) { go(row.getAttribute("data-target")); }
     });
   }
@@ -228,22 +377,59 @@
       openLightbox(id, link ? shotLinks.indexOf(link) : -1);
       return;
     }
+    if (requestIndex(id) !== null && !net.doc) {  /* a request: its row exists once the data is read */
+      if (net.block) { net.waiting.push(function () { onHash(true); }); }
+      return;
+    }
     /* A followed link was prepared on click and the browser scrolled; scroll here only when the
        target had to be revealed first, or when the page was opened at a fragment. */
+    var revealed = prepare(id);
     var target = byId(id);
-    if (target && (prepare(id) || initial === true)) { target.scrollIntoView({ block: "start" }); }
+    if (target && (revealed || initial === true)) { target.scrollIntoView({ block: "start" }); }
   }
   window.addEventListener("hashchange", onHash);
   if (location.hash) { onHash(true); }
 
   /* --- printing: everything expanded ------------------------------------------------------ */
+  /* The network table prints as a plain table, whatever the filters: every request when there are at
+     most PRINT_ALL, else the failed ones and those the verdict cites (tens of thousands of rows would
+     be hundreds of pages), with a line saying how many were left out. */
   var reopened = [];
+  var printed = null;
+  function printTable() {
+    if (!net.doc || !table) { return null; }
+    var rows = net.doc.rows;
+    var everything = rows.length <= PRINT_ALL;
+    var wrap = el("div", "net-print");
+    wrap.id = "net-print";
+    var grid = el("table", "net");
+    var head = el("tr");
+    ["#", "method", "URL", "status / failure", "duration", "started", "action"].forEach(function (name) {
+      head.appendChild(el("th", "", name));
+    });
+    grid.appendChild(el("thead")).appendChild(head);
+    var body = el("tbody");
+    var kept = 0;
+    for (var i = 0; i < rows.length; i += 1) {
+      if (everything || rows[i][4] & (F_FAILED | F_EVIDENCE)) { body.appendChild(makeRow(rows[i], "tr", "td")); kept += 1; }
+    }
+    grid.appendChild(body);
+    if (!everything) {
+      wrap.appendChild(el("p", "muted", "Printed: the " + kept + " failed or cited request(s) of " + rows.length +
+        "; the other " + (rows.length - kept) + " are in the report's network table."));
+    }
+    wrap.appendChild(grid);
+    table.parentNode.insertBefore(wrap, table.nextSibling);
+    return wrap;
+  }
   window.addEventListener("beforeprint", function () {
     reopened = all("details:not([open])");
     reopened.forEach(function (d) { d.open = true; });
+    if (!printed) { printed = printTable(); }
   });
   window.addEventListener("afterprint", function () {
     reopened.forEach(function (d) { d.open = false; });
     reopened = [];
+    if (printed) { printed.remove(); printed = null; }
   });
 }());
