@@ -371,6 +371,7 @@ def test_location_json_shape():
         "reason": "re-rendered",
         "covered_by": None,
         "frame_method": None,
+        "checked": False,
     }
     assert Location.unknown("why").to_dict() == {
         "method": None,
@@ -380,6 +381,7 @@ def test_location_json_shape():
         "reason": "why",
         "covered_by": None,
         "frame_method": None,
+        "checked": False,
     }
     json.dumps(location.to_dict())
 

@@ -104,6 +104,7 @@ class StepLocator:
         self._moves: list[tuple[int, int]] = []  # moves found so far: likely for neighbours too
         self._searches = 0
         self.chosen = set(chosen_ids(step))
+        self._locations: dict[str, Location] = {}
 
     # --- shared, lazily computed pieces ----------------------------------------------------
 
@@ -229,6 +230,13 @@ class StepLocator:
     # --- one element --------------------------------------------------------------------------
 
     def locate(self, element_id: str) -> Location:
+        """Where ``element_id`` was (computed once per step: an iframe's own place serves all its elements)."""
+        found = self._locations.get(element_id)
+        if found is None:
+            found = self._locations[element_id] = self._locate(element_id)
+        return found
+
+    def _locate(self, element_id: str) -> Location:
         step = self.step
         element = (step.elements or {}).get(element_id)
         located = self._exact(element_id, element)
@@ -345,6 +353,7 @@ class StepLocator:
         inside = placed.inside
         doc_box = measured.box
         check = self._check_pixels(element_id, measured.box, measured.fixed, tiles, placed.position)
+        checked = False  # the box confirmed against the screenshot's pixels
         if check is None or not check.checked:
             confidence *= 0.85
             notes.append("too little detail to check against the screenshot")
@@ -355,21 +364,28 @@ class StepLocator:
                 placed, box, inside, doc_box = again, again.box, again.inside, moved
                 tile_index = tiles.indices[again.position]
                 confidence = 0.85
+                checked = True
                 notes.append(f"moved {_signed(check.dx)}, {_signed(check.dy)} px to where the screenshot shows it")
             else:
                 confidence *= 0.5
                 notes.append("the screenshot shows it elsewhere, off this screenshot")
         elif check.matched:
+            checked = True
             notes.append("matches the screenshot's pixels")
         elif check.ring_matched:
             confidence = 0.85
+            checked = True
             notes.append("its surroundings match the screenshot; its inside differs (typed text or a changed state)")
+        elif check.dimmed:
+            checked = True
+            notes.append("matches the screenshot's pixels seen through a backdrop (a dialog's overlay dims the page)")
         else:
             found = None
             if not self.legacy_present():
                 found = self.onscreen.in_main(element_id, rendered, tiles, placed.position)
             if found is not None and (found.tile != tile_index or iou(found.box, box) < 0.3):
                 return found  # the screenshot shows it elsewhere
+            checked = found is not None
             confidence *= 0.5 if found is None else 0.8
             notes.append(
                 "the screenshot looks different there"
@@ -388,7 +404,7 @@ class StepLocator:
             else:
                 confidence *= 0.9
                 notes.append("scroll offsets from the documented rule")
-        if rendered.blocked_stylesheets and not (check and (check.matched or check.ring_matched)):
+        if rendered.blocked_stylesheets and not checked:
             confidence *= 0.85
             notes.append(f"{rendered.blocked_stylesheets} stylesheet(s) could not load")
         tree_text = (element.text or "").strip() if element is not None else ""
@@ -401,6 +417,7 @@ class StepLocator:
             RENDERED, tile_index, box, round(min(confidence, MAX_CONFIDENCE_RENDERED), 2), "; ".join(notes)
         )
         location.covered_by = measured.covered_by
+        location.checked = checked
         location.others = also_on(doc_box, tiles, placed.position, fixed=measured.fixed)
         self._placed[element_id] = (doc_box, 0.0 if measured.fixed else tiles.offsets[placed.position])
         return self._snap_to_legacy(location)
@@ -417,7 +434,7 @@ class StepLocator:
         result = align_mod.align(
             render_image, tile_image, doc_box, (doc_box[0], doc_box[1] - offset), hints=self._moves[:4], search=search
         )
-        if result.checked and not result.matched and not result.ring_matched and search:
+        if result.checked and not (result.matched or result.ring_matched or result.dimmed) and search:
             self._searches += element_id not in self.chosen
         if result.moved:
             move = (result.dx, result.dy)
@@ -452,6 +469,7 @@ class StepLocator:
             round(min(0.95, 0.6 + 0.4 * score), 2),
             "the screenshot carries Skyvern's own boxes (v1.0.41 or earlier); this is the drawn box that fits "
             "the re-rendered element",
+            checked=True,
         )
         snapped.others = others
         return snapped
