@@ -15,17 +15,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from debugkit.locate.model import FRAME_SCREEN, SCREEN, Location, RenderResult
+from debugkit.locate.model import EXACT, FRAME_SCREEN, LEGACY, RENDERED, SCREEN, Location, RenderResult
 from debugkit.locate.tiles import TileSet, clip_box, place
 
 if TYPE_CHECKING:
     from debugkit.locate.core import StepLocator
     from debugkit.locate.screen import Screen, Target
+    from debugkit.locate.widgets import Widget
     from debugkit.model import Element
 
 SMALL_REGION = 500_000  # px: smaller regions are read at twice the size (small light text reads better)
 AGREE = 14.0  # mean grey difference (of 1/8-size pictures) under which the re-render looks like the screenshot
 SHADOW_HEIGHT = 320  # px below a shadow host's place searched for its content
+BOXES = frozenset({"iframe", "img", "video", "canvas", "embed", "object"})  # found by their size
+SIZE_SLACK = 4  # px
 
 
 def unavailable_reason() -> str | None:
@@ -45,6 +48,8 @@ class OnScreen:
         self._screens: dict[tuple[int, tuple[int, int, int, int]], Screen | None] = {}
         self._matches: dict[tuple[Any, ...], dict[str, Any]] = {}
         self._agrees: bool | None = None
+        self._edges: dict[int, Any] = {}
+        self._widgets: dict[int, list[Widget]] = {}
         self._main_targets: list[Target] | None = None
         self.ocr_missing: str | None = None
 
@@ -74,28 +79,41 @@ class OnScreen:
         if x1 - x0 < 8 or y1 - y0 < 8:
             return None
         rgb = np.asarray(image.crop((x0, y0, x1, y1)))
+        whole = (x0, y0, x1, y1) == (0, 0, image.width, image.height)
+        found = self.widgets(tile) if whole else find_widgets(rgb, max_share=0.6)
         widgets = [
             Widget(
                 box=(b[0] + x0, b[1] + y0, b[2], b[3]),
                 inner=(i[0] + x0, i[1] + y0, i[2], i[3]),
                 colour=widget.colour,
             )
-            for widget in find_widgets(rgb, max_share=0.6)
+            for widget in found
             for b, i in [(widget.box, widget.inner)]
         ]
-        grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        grey = ocr.even_widgets(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), found)
         scale = 2 if (x1 - x0) * (y1 - y0) <= SMALL_REGION else 1
         if scale > 1:
             grey = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
-        words = ocr.read_words(grey)
+        words = ocr.read_words(grey, prepared=True)
         if words is None:
             self.ocr_missing = ocr.unavailable_reason() or "tesseract could not read the screenshot"
             words = []
         for word in words:
             bx, by, bw, bh = word.box
             word.box = (round(bx / scale) + x0, round(by / scale) + y0, round(bw / scale), round(bh / scale))
-        self._screens[key] = Screen(words, widgets)
+        self._screens[key] = Screen(words, widgets, self.edges(tile), (x0, y0, x1 - x0, y1 - y0))
         return self._screens[key]
+
+    def edges(self, tile: int) -> Any:
+        """Column edges of screenshot ``tile`` (:func:`debugkit.locate.blocks.column_edges`), computed once."""
+        if tile not in self._edges:
+            import numpy as np
+
+            from debugkit.locate.blocks import column_edges
+
+            grey = self.locator.grey(tile)
+            self._edges[tile] = column_edges(np.asarray(grey)) if grey is not None else None
+        return self._edges[tile]
 
     def _match(self, key: tuple[Any, ...], screen: Screen, targets: list[Target]) -> dict[str, Any]:
         if key not in self._matches:
@@ -121,15 +139,27 @@ class OnScreen:
         return self._agrees
 
     def in_main(self, element_id: str, rendered: RenderResult, tiles: TileSet, position: int) -> Location | None:
-        """The element found on the tiles by its text and shape, or None (the re-rendered box then stands)."""
+        """The element found on the tiles by its text and shape, or None (the re-rendered box then stands).
+
+        The tiles are tried most likely first: where the element lies in the re-render as a share of its height
+        (a page without its styles is shorter or taller, but keeps its order), then the others.
+        """
         if unavailable_reason() is not None:
             return None
+        measured = rendered.elements.get(element_id)
+        if measured is None:
+            return None
+        if measured.tag in BOXES and not measured.text:
+            return self._by_size(element_id, rendered, tiles)
         if self._main_targets is None:
             from debugkit.locate.targets import render_targets
 
             self._main_targets = render_targets(rendered.elements, self.locator.step.elements)
+        if not any(t.element_id == element_id for t in self._main_targets):
+            return None  # nothing of it can be looked for (no text, no label, no shape of its own)
         width, height = tiles.viewport
-        order = [position] + [p for p in range(len(tiles.indices)) if p != position]
+        likely = _likely_tile(measured.box, rendered.page_height, tiles)
+        order = [likely] + [p for p in range(len(tiles.indices)) if p != likely]
         for candidate in order:
             tile = tiles.indices[candidate]
             screen = self.screen(tile, (0, 0, width, height))
@@ -138,21 +168,66 @@ class OnScreen:
             found = self._match(("main", tile), screen, self._main_targets).get(element_id)
             if found is None:
                 continue
-            why = "the re-render does not match the screenshot"
-            if rendered.blocked_stylesheets:
-                why += f" ({rendered.blocked_stylesheets} stylesheet(s) of the page are not in the scrape)"
+            how = f"found on the screenshot by {found.how}"
+            location = Location(SCREEN, tile, found.box, found.confidence, how, checked=found.checked)
+            return self._placed_on_screen(element_id, location, rendered, tiles, candidate)
+        return None
+
+    def _placed_on_screen(
+        self, element_id: str, location: Location, rendered: RenderResult, tiles: TileSet, position: int
+    ) -> Location:
+        why = "the re-render does not match the screenshot"
+        if rendered.blocked_stylesheets:
+            why += f" ({rendered.blocked_stylesheets} stylesheet(s) of the page are not in the scrape)"
+        location.reason = f"{location.reason}; {why}"
+        measured = rendered.elements.get(element_id)
+        if measured is not None and measured.covered_by is not None:
+            location.covered_by = measured.covered_by
+        x, y, w, h = location.box  # type: ignore[misc]
+        offset = 0.0 if measured is not None and measured.fixed else tiles.offsets[position]
+        self.locator._placed[element_id] = ((float(x), y + offset, float(w), float(h)), offset)
+        return location
+
+    def _by_size(self, element_id: str, rendered: RenderResult, tiles: TileSet) -> Location | None:
+        """An iframe, image or video (no text to read): the box of its size on the screenshot, when there is one
+        such box (sizes of frames and media are mostly set by the page's markup, which the scrape keeps)."""
+        measured = rendered.elements[element_id]
+        _, _, want_w, want_h = measured.box
+        if want_w < 24 or want_h < 24:
+            return None
+        likely = _likely_tile(measured.box, rendered.page_height, tiles)
+        for position in [likely] + [p for p in range(len(tiles.indices)) if p != likely]:
+            tile = tiles.indices[position]
+            boxes = [
+                w.box
+                for w in self.widgets(tile)
+                if abs(w.box[2] - want_w) <= SIZE_SLACK and abs(w.box[3] - want_h) <= SIZE_SLACK
+            ]
+            if len(boxes) != 1:
+                continue
             location = Location(
                 SCREEN,
                 tile,
-                found.box,
-                found.confidence,
-                f"found on the screenshot by {found.how}; {why}",
+                boxes[0],
+                0.8,
+                f"found on the screenshot by its size ({round(want_w)}x{round(want_h)}, the only box that size)",
+                checked=True,
             )
-            measured = rendered.elements.get(element_id)
-            if measured is not None and measured.covered_by is not None:
-                location.covered_by = measured.covered_by
-            return location
+            return self._placed_on_screen(element_id, location, rendered, tiles, position)
         return None
+
+    def widgets(self, tile: int) -> list[Widget]:
+        """The boxes drawn on the whole of screenshot ``tile`` (computed once)."""
+        if tile not in self._widgets:
+            self._widgets[tile] = []
+            image = self.locator.rgb(tile)
+            if image is not None and unavailable_reason() is None:
+                import numpy as np
+
+                from debugkit.locate.widgets import find_widgets
+
+                self._widgets[tile] = find_widgets(np.asarray(image), max_share=0.6)
+        return self._widgets[tile]
 
     # --- iframes ---------------------------------------------------------------------------------------
 
@@ -198,9 +273,10 @@ class OnScreen:
             outer.tile,
             box,
             round(found.confidence * min(1.0, (outer.confidence or 0.5) + 0.1), 2),
-            f"inside iframe {frames} (placed on the page by re-rendering); found on the screenshot inside the iframe "
-            f"by {found.how}",
+            f"inside iframe {frames} (the iframe placed on the page {_how_placed(outer)}); found on the screenshot "
+            f"inside the iframe by {found.how}",
             frame_method=FRAME_SCREEN,
+            checked=found.checked,
         )
 
     # --- shadow DOM ------------------------------------------------------------------------------------
@@ -246,9 +322,32 @@ class OnScreen:
             round(0.9 * found.confidence, 2),
             f"inside the shadow DOM of {host} (not in html_scrape); found on the screenshot below its host by "
             f"{found.how}",
+            checked=found.checked,
         )
 
 
 def _shadow_host(element: Element) -> str | None:
     host = element.raw.get("shadowHost") if isinstance(element.raw, dict) else None
     return host if isinstance(host, str) else None
+
+
+def _likely_tile(doc_box: tuple[float, float, float, float], page_height: float, tiles: TileSet) -> int:
+    """The tile most likely to show an element of the re-render: its middle's share of the re-rendered page's
+    height, taken on the screenshots' page (the last tile's bottom)."""
+    if len(tiles.offsets) <= 1 or page_height <= 0:
+        return 0
+    share = min(1.0, max(0.0, (doc_box[1] + doc_box[3] / 2) / page_height))
+    y = share * (tiles.offsets[-1] + tiles.viewport[1])
+    height = tiles.viewport[1]
+    return min(
+        range(len(tiles.offsets)), key=lambda p: abs(tiles.offsets[p] + height / 2 - y)
+    )
+
+
+def _how_placed(location: Location) -> str:
+    return {
+        RENDERED: "by re-rendering",
+        SCREEN: "by its shape on the screenshot",
+        EXACT: "by the artifacts' own coordinates",
+        LEGACY: "by Skyvern's own box",
+    }.get(location.method or "", "")

@@ -102,6 +102,7 @@ _MEASURE_JS = """
     const info = {tag: tag, type: (el.getAttribute("type") || "").toLowerCase(),
                   placeholder: fold(el.getAttribute("placeholder")), label: ""};
     if (el.labels && el.labels.length) info.label = fold(el.labels[0].innerText);
+    if (tag === "label" && el.control) info.control = el.control.getAttribute("unique_id") || "";
     const chosen = tag === "select" && el.selectedOptions ? el.selectedOptions[0] : null;
     if (chosen) info.value = fold(chosen.text);
     if (tag === "iframe") {
@@ -343,6 +344,7 @@ class Renderer:
                 placeholder=str(info.get("placeholder") or ""),
                 label=str(info.get("label") or ""),
                 value=str(info.get("value") or ""),
+                control=str(info.get("control") or ""),
                 content=tuple(float(v) for v in content) if content else None,
                 covered_by=CoveredBy(
                     element_id=over.get("element_id"),
