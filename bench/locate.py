@@ -85,7 +85,7 @@ def cases(recorded: Path, real: Path) -> list[tuple[str, Path, Path]]:
 def timed(step, renderer: Renderer, include_all: bool, runs: int) -> float:
     samples = []
     for _ in range(runs):
-        renderer._cache.clear()  # time the re-render too, not a cached result
+        renderer.clear_cache()  # time the re-render too, not a cached result
         started = time.perf_counter()
         locate_step(step, include_all=include_all, renderer=renderer)
         samples.append(time.perf_counter() - started)
@@ -97,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--recorded", type=Path, default=ROOT / "fixtures" / "recorded")
     parser.add_argument("--real", type=Path, default=ROOT / "fixtures" / "real")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--only", action="append", default=[], help="pages whose name contains this (repeatable)")
     args = parser.parse_args(argv)
     reason = unavailable_reason()
     if reason:
@@ -112,10 +113,12 @@ def main(argv: list[str] | None = None) -> int:
         total = good = 0
         worst = 0.0
         for name, folder, truth_path in cases(args.recorded, args.real):
+            if args.only and not any(part in name for part in args.only):
+                continue
             truth = json.loads(truth_path.read_text())
             run = load_run(open_source(str(folder)))
             step = next((s for s in run.steps if s.step_id == truth.get("step_id")), run.steps[0])
-            renderer._cache.clear()
+            renderer.clear_cache()
             found = locate_step(step, include_all=True, renderer=renderer)
             page_total, page_good, methods = score(truth, found)
             total += page_total

@@ -15,6 +15,7 @@ Chromium, ...); nothing here raises for a bad step.
 from __future__ import annotations
 
 import re
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from PIL import Image
@@ -23,12 +24,13 @@ from debugkit.locate import align as align_mod
 from debugkit.locate import exact, legacy, overlap
 from debugkit.locate.model import EXACT, LEGACY, RENDERED, Location, RenderResult
 from debugkit.locate.onscreen import OnScreen
-from debugkit.locate.render import Renderer, RenderUnavailable, measure_scrape
+from debugkit.locate.render import Renderer, RenderUnavailable, submit_scrape
 from debugkit.locate.tiles import MAX_TILES, TileSet, also_on, iou, offsets_from_shifts, place, rule_offsets
 from debugkit.model import Action, Element, RunData, Screenshot, StepData
 from debugkit.steps import pick_step
 
 MAX_CONFIDENCE_RENDERED = 0.95
+WORKERS = 2  # steps located at once (the screenshot search and the pixel checks of one step use one core)
 MAX_SEARCHES = 24  # full pixel searches per step for elements nobody chose (chosen ones always get one)
 _UNIQUE_ID = re.compile(r"""\bunique_id\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.IGNORECASE)
 
@@ -90,6 +92,7 @@ class StepLocator:
         self._render: RenderResult | None = None
         self._render_error: str | None = None
         self._rendered = False
+        self._render_future: Future[RenderResult] | None = None
         self._tiles: TileSet | None = None
         self._tiles_height: float | None = None
         self._rgb: dict[int, Image.Image | None] = {}  # each screenshot decoded once, when first needed
@@ -108,6 +111,23 @@ class StepLocator:
 
     # --- shared, lazily computed pieces ----------------------------------------------------
 
+    def start(self) -> StepLocator:
+        """Start the re-render now, without waiting (the browser renders several steps' scrapes at once, while
+        this thread decodes screenshots); :meth:`render` collects it. Nothing starts when rendering is off, or
+        when nothing of the scrape is wanted."""
+        ready = self.step.html_scrape is not None and self.viewport is not None
+        if ready and self.render_enabled and self._render_future is None and self._render is None:
+            self._render_future = submit_scrape(
+                    self.step.html_scrape.text, page_url_of(self.step), self.viewport, renderer=self.renderer
+                )
+        return self
+
+    def needs_render(self, element_id: str) -> bool:
+        """Whether placing ``element_id`` will likely re-render the scrape (it is in it, or in an iframe or shadow
+        root placed through its host)."""
+        element = (self.step.elements or {}).get(element_id)
+        return self.in_scrape(element_id) or (element is not None and (bool(element.frame_chain) or not element.xpath))
+
     def render(self) -> RenderResult:
         """The re-rendered scrape (raises RenderUnavailable with the reason)."""
         if not self._rendered:
@@ -117,9 +137,9 @@ class StepLocator:
                     raise RenderUnavailable("no html_scrape for this step")
                 if self.viewport is None:
                     raise RenderUnavailable("no readable screenshot_llm for this step")
-                self._render = measure_scrape(
-                    self.step.html_scrape.text, page_url_of(self.step), self.viewport, renderer=self.renderer
-                )
+                self.start()
+                assert self._render_future is not None
+                self._render = self._render_future.result()
             except RenderUnavailable as exc:
                 self._render_error = exc.reason
         if self._render is None:
@@ -508,11 +528,41 @@ def locate_step(
     renderer: Renderer | None = None,
 ) -> dict[str, Location]:
     """Where each chosen element (and, with ``include_all``, every interactable one) was on the tiles."""
-    locator = StepLocator(step, render=render, renderer=renderer)
-    wanted = list(ids) if ids is not None else chosen_ids(step)
-    if include_all:
-        wanted += [i for i in interactable_ids(step) if i not in wanted]
-    return {element_id: locator.locate(element_id) for element_id in wanted}
+    return locate_steps([step], render=render, include_all=include_all, ids=ids, renderer=renderer)[0]
+
+
+def locate_steps(
+    steps: list[StepData],
+    *,
+    render: bool = True,
+    include_all: bool = False,
+    ids: list[str] | None = None,
+    renderer: Renderer | None = None,
+    workers: int = WORKERS,
+) -> list[dict[str, Location]]:
+    """:func:`locate_step` for several steps at once: every step's re-render is handed to the browser first (it
+    renders several in parallel pages of one Chromium), then the steps are located by ``workers`` threads (the
+    screenshot search runs Tesseract as a process of its own; image work releases the interpreter)."""
+
+    def wanted_of(step: StepData) -> list[str]:
+        wanted = list(ids) if ids is not None else chosen_ids(step)
+        if include_all:
+            wanted += [i for i in interactable_ids(step) if i not in wanted]
+        return wanted
+
+    jobs = [(StepLocator(step, render=render, renderer=renderer), wanted_of(step)) for step in steps]
+    for locator, wanted in jobs:
+        if any(locator.needs_render(element_id) for element_id in wanted):
+            locator.start()
+
+    def work(job: tuple[StepLocator, list[str]]) -> dict[str, Location]:
+        locator, wanted = job
+        return {element_id: locator.locate(element_id) for element_id in wanted}
+
+    if len(jobs) <= 1 or workers <= 1:
+        return [work(job) for job in jobs]
+    with ThreadPoolExecutor(max_workers=min(workers, len(jobs)), thread_name_prefix="debugkit-locate") as pool:
+        return list(pool.map(work, jobs))
 
 
 def locate_actions(
