@@ -98,6 +98,7 @@ class StepLocator:
         self._rgb: dict[int, Image.Image | None] = {}  # each screenshot decoded once, when first needed
         self._grey: dict[int, Image.Image | None] = {}
         self._legacy_present: bool | None = None
+        self._id_scheme: str | None = None  # "" once known to be none
         self._placed: dict[str, tuple[tuple[float, float, float, float], float]] = {}  # doc box (moved), offset
         self.onscreen = OnScreen(self)
         self._render_grey: Image.Image | None = None
@@ -222,19 +223,34 @@ class StepLocator:
     def legacy_boxes(self, index: int) -> list[tuple[int, int, int, int]]:
         if index not in self._legacy:
             image = self.rgb(index)
-            found = legacy.find_boxes(image) if image is not None else legacy.Overlay([])
+            tolerant = self.id_scheme() in legacy.LEGACY_IDS
+            found = legacy.find_boxes(image, tolerant=tolerant) if image is not None else legacy.Overlay([])
             self._legacy[index] = found.boxes if found.present else []
         return self._legacy[index]
 
-    def legacy_present(self) -> bool:
-        """Whether the screenshots carry Skyvern's own overlay (v1.0.41 and earlier).
+    def id_scheme(self) -> str | None:
+        """Skyvern's element-id scheme of this step (:func:`debugkit.locate.legacy.id_scheme`)."""
+        if self._id_scheme is None:
+            elements = self.step.elements or {}
+            ids = list(elements) or sorted(self.step.scrape_ids or ()) or chosen_ids(self.step)
+            main = [i for i, e in elements.items() if not e.frame_chain]
+            self._id_scheme = legacy.id_scheme(ids, main) or ""
+        return self._id_scheme or None
 
-        Only the set's first tile is examined (a run's version does not change within a step, and every
-        tile of an overlaid set carries boxes); the others only when it does.
-        """
+    def legacy_present(self) -> bool:
+        """Whether the screenshots carry Skyvern's own overlay (v1.0.41 and earlier), keyed to the ids: a step
+        with legacy ids (numeric, random) is looked at on every tile of the set; one with frame-coded ids (which
+        v0.1.58 to v1.0.41 gave as well) on the set's first tile only (a run's version does not change within a
+        step, and every tile of an overlaid set carries boxes)."""
         if self._legacy_present is None:
             tiles = self.tiles()
-            self._legacy_present = bool(tiles) and bool(self.legacy_boxes(tiles.indices[0]))
+            if not tiles:
+                indices = [i for i, _ in self.shots[:1]]
+            elif self.id_scheme() in legacy.LEGACY_IDS:
+                indices = list(tiles.indices)
+            else:
+                indices = tiles.indices[:1]
+            self._legacy_present = any(self.legacy_boxes(i) for i in indices)
         return self._legacy_present
 
     def raw_element(self, element_id: str) -> dict[str, Any] | None:
