@@ -377,6 +377,16 @@ class StepLocator:
             found = self.onscreen.in_main(element_id, rendered, tiles, placed.position if placed else 0)
             if found is not None:
                 return found
+            if measured.covered_by is not None and measured.covered_by.fixed:
+                # Under an overlay, and the re-render's box means little: nothing to point at on the screenshot.
+                hidden = Location.unknown(
+                    f"{element_id} is not to be seen on the screenshot: at its centre it is covered by "
+                    f"{measured.covered_by.describe()} (in the re-render), and its text or shape is not on the "
+                    f"screenshot; the page's {rendered.blocked_stylesheets} stylesheet(s) are not in the scrape, so "
+                    "the re-render's box does not fit the screenshot"
+                )
+                hidden.covered_by = measured.covered_by
+                return hidden
         if placed is None:
             return Location.unknown(
                 f"{element_id} lies below the {len(tiles.indices)} screenshot(s) taken (Skyvern takes at most 10)"
@@ -415,6 +425,10 @@ class StepLocator:
         elif check.dimmed:
             checked = True
             notes.append("matches the screenshot's pixels seen through a backdrop (a dialog's overlay dims the page)")
+        elif self.onscreen.shape_at(tile_index, box):
+            confidence = 0.85
+            checked = True
+            notes.append("a box of its shape is on the screenshot there; its pixels differ (a focus ring, a state)")
         else:
             found = None
             if not self.legacy_present():

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from debugkit.locate.model import EXACT, FRAME_SCREEN, LEGACY, RENDERED, SCREEN, Location, RenderResult
-from debugkit.locate.tiles import TileSet, clip_box, place
+from debugkit.locate.tiles import TileSet, clip_box, iou, place
 
 if TYPE_CHECKING:
     from debugkit.locate.core import StepLocator
@@ -29,6 +29,7 @@ AGREE = 14.0  # mean grey difference (of 1/8-size pictures) under which the re-r
 SHADOW_HEIGHT = 320  # px below a shadow host's place searched for its content
 BOXES = frozenset({"iframe", "img", "video", "canvas", "embed", "object"})  # found by their size
 SIZE_SLACK = 4  # px
+SHAPE_IOU = 0.85  # a drawn box this close to a re-rendered one confirms its place
 
 
 def unavailable_reason() -> str | None:
@@ -216,6 +217,13 @@ class OnScreen:
             return self._placed_on_screen(element_id, location, rendered, tiles, position)
         return None
 
+    def shape_at(self, tile: int, box: tuple[int, int, int, int]) -> bool:
+        """Whether the page draws a box of about this size at this place on screenshot ``tile`` (a field, a
+        button): the element's shape confirmed where its pixels differ from the re-render's."""
+        if box[2] < 8 or box[3] < 8:
+            return False
+        return any(iou(widget.box, box) >= SHAPE_IOU for widget in self.widgets(tile))
+
     def widgets(self, tile: int) -> list[Widget]:
         """The boxes drawn on the whole of screenshot ``tile`` (computed once)."""
         if tile not in self._widgets:
@@ -272,7 +280,8 @@ class OnScreen:
             SCREEN,
             outer.tile,
             box,
-            round(found.confidence * min(1.0, (outer.confidence or 0.5) + 0.1), 2),
+            # The iframe's place confirmed by the pixels: the element's match inside it counts as on the page.
+            round(found.confidence * (1.0 if outer.checked else min(1.0, (outer.confidence or 0.5) + 0.1)), 2),
             f"inside iframe {frames} (the iframe placed on the page {_how_placed(outer)}); found on the screenshot "
             f"inside the iframe by {found.how}",
             frame_method=FRAME_SCREEN,

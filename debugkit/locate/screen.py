@@ -234,9 +234,9 @@ class Screen:
                         box = widget.box
                         how = "its text and the button around it"
                     else:
-                        box = _line_box(run)
+                        box = _line_box(run, target.text)
                 else:
-                    box = _line_box(run)
+                    box = _line_box(run, target.text)
                 confidence = 0.75 * score if len(members) == len(places) else 0.6 * score
                 out[target.element_id] = Match(box, how, round(confidence, 2))
         # 3. Fields and check boxes by their label, then by order.
@@ -295,8 +295,9 @@ def _right(word: Word) -> int:
     return word.box[0] + word.box[2]
 
 
-def _line_box(run: _Run) -> tuple[int, int, int, int]:
-    """From the ink of a run of text to its inline box (the font's ascent to descent).
+def _line_box(run: _Run, expected: str = "") -> tuple[int, int, int, int]:
+    """From the ink of a run of text to its inline box (the font's ascent to descent). Which letters reach above
+    and below are taken from ``expected`` (the element's own text) when given: OCR may read "CVC" as "cvc".
 
     Common sans fonts: ascenders and capitals reach about 0.74 em above the baseline, descenders 0.22 em
     below, x-height letters 0.53 em; the inline box spans about 0.93 em above the baseline to 0.24 em below.
@@ -307,7 +308,7 @@ def _line_box(run: _Run) -> tuple[int, int, int, int]:
     words = [word for word in run.words if any(c.isalnum() for c in word.text)] or run.words
     y = min(word.box[1] for word in words)
     h = max(word.box[1] + word.box[3] for word in words) - y
-    text = "".join(word.text for word in words)
+    text = " ".join(expected.split()[:MAX_WORDS]) if normalise(expected) else "".join(word.text for word in words)
     tall = any(c in ASCENDERS for c in text)
     deep = any(c in DESCENDERS for c in text)
     above = 0.74 if tall else 0.53  # ink above the baseline, em
