@@ -24,6 +24,7 @@ from debugkit.locate import align as align_mod
 from debugkit.locate import exact, legacy, overlap
 from debugkit.locate.model import EXACT, LEGACY, RENDERED, Location, RenderResult
 from debugkit.locate.onscreen import OnScreen
+from debugkit.locate.onscreen import unavailable_reason as onscreen_unavailable
 from debugkit.locate.render import Renderer, RenderUnavailable, submit_scrape
 from debugkit.locate.tiles import MAX_TILES, TileSet, also_on, iou, offsets_from_shifts, place, rule_offsets
 from debugkit.model import Action, Element, RunData, Screenshot, StepData
@@ -122,6 +123,36 @@ class StepLocator:
                     self.step.html_scrape.text, page_url_of(self.step), self.viewport, renderer=self.renderer
                 )
         return self
+
+    def prefetch(self, wanted: list[str]) -> None:
+        """Start reading the screenshot regions ``wanted`` will need, all at once (Tesseract runs as processes of
+        its own): each iframe's content box, the strip below each shadow host, and, when the re-render does not
+        look like the screenshot, the tiles the page's elements most likely sit on."""
+        if not self.render_enabled or self.step.html_scrape is None or onscreen_unavailable() is not None:
+            return
+        elements = self.step.elements or {}
+        regions: list[tuple[int, tuple[int, int, int, int]] | None] = []
+        done: set[str] = set()
+        in_main: list[str] = []
+        for element_id in wanted:
+            element = elements.get(element_id)
+            host = element.raw.get("shadowHost") if element is not None and isinstance(element.raw, dict) else None
+            if element is not None and element.frame_chain:
+                outer = element.frame_chain[0]
+                if outer not in done and self.in_scrape(outer):
+                    done.add(outer)
+                    regions.append(self.onscreen.frame_region(outer))
+            elif element is not None and not element.xpath and isinstance(host, str):
+                if host not in done and self.in_scrape(host):
+                    done.add(host)
+                    regions.append(self.onscreen.shadow_region(host))
+            elif self.in_scrape(element_id):
+                in_main.append(element_id)
+        if in_main:
+            regions += self.onscreen.likely_regions(in_main)
+        for region in regions:
+            if region is not None:
+                self.onscreen.prefetch(*region)
 
     def needs_render(self, element_id: str) -> bool:
         """Whether placing ``element_id`` will likely re-render the scrape (it is in it, or in an iframe or shadow
@@ -587,6 +618,7 @@ def locate_steps(
 
     def work(job: tuple[StepLocator, list[str]]) -> dict[str, Location]:
         locator, wanted = job
+        locator.prefetch(wanted)
         return {element_id: locator.locate(element_id) for element_id in wanted}
 
     if len(jobs) <= 1 or workers <= 1:

@@ -13,9 +13,14 @@ element gets ``method=None`` and the reason. Each tile region is read once per s
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from debugkit.locate.model import EXACT, FRAME_SCREEN, LEGACY, RENDERED, SCREEN, Location, RenderResult
+from debugkit.locate.render import RenderUnavailable
 from debugkit.locate.tiles import TileSet, clip_box, iou, place
 
 if TYPE_CHECKING:
@@ -24,9 +29,12 @@ if TYPE_CHECKING:
     from debugkit.locate.widgets import Widget
     from debugkit.model import Element
 
+READERS = 2  # regions read at once
+READ_CACHE = 32  # regions read kept per process
 SMALL_REGION = 500_000  # px: smaller regions are read at twice the size (small light text reads better)
 AGREE = 14.0  # mean grey difference (of 1/8-size pictures) under which the re-render looks like the screenshot
 SHADOW_HEIGHT = 320  # px below a shadow host's place searched for its content
+SHADOW_MARGIN = 40  # px left and right of the host's box
 BOXES = frozenset({"iframe", "img", "video", "canvas", "embed", "object"})  # found by their size
 SIZE_SLACK = 4  # px
 SHAPE_IOU = 0.85  # a drawn box this close to a re-rendered one confirms its place
@@ -46,7 +54,7 @@ class OnScreen:
 
     def __init__(self, locator: StepLocator) -> None:
         self.locator = locator
-        self._screens: dict[tuple[int, tuple[int, int, int, int]], Screen | None] = {}
+        self._screens: dict[tuple[int, tuple[int, int, int, int]], Future[Screen | None] | None] = {}
         self._matches: dict[tuple[Any, ...], dict[str, Any]] = {}
         self._agrees: bool | None = None
         self._edges: dict[int, Any] = {}
@@ -58,12 +66,55 @@ class OnScreen:
 
     def screen(self, tile: int, region: tuple[int, int, int, int]) -> Screen | None:
         """The words and widgets of ``region`` (x, y, w, h) of screenshot ``tile``; None when it cannot be read."""
+        future = self.prefetch(tile, region)
+        return future.result() if future is not None else None
+
+    def prefetch(self, tile: int, region: tuple[int, int, int, int]) -> Future[Screen | None] | None:
+        """Start reading ``region`` of screenshot ``tile`` (on a reader thread: Tesseract is a process of its own,
+        so the regions a step needs are read at once); the future of :meth:`screen`'s answer, None when it cannot
+        be read at all. Each region is read once."""
         key = (tile, region)
         if key in self._screens:
             return self._screens[key]
         self._screens[key] = None
         if unavailable_reason() is not None:
             return None
+        shot = self.locator.step.screenshots_llm[tile]
+        if not shot.data or not shot.width or not shot.height:
+            return None
+        x, y, w, h = region
+        x0, y0 = max(0, x), max(0, y)
+        x1, y1 = min(shot.width, x + w), min(shot.height, y + h)
+        if x1 - x0 < 8 or y1 - y0 < 8:
+            return None
+        clipped = (x0, y0, x1 - x0, y1 - y0)
+        # The same screenshot is often stored again (each LLM call's set; a page that did not change between
+        # steps): a region of the same bytes is read once per process.
+        shared = (hashlib.sha256(shot.data).digest(), clipped)
+        with _reads_lock:
+            future = _reads.get(shared)
+            if future is not None:
+                _reads.move_to_end(shared)
+                self._screens[key] = future
+                return future
+        image = self.locator.rgb(tile)
+        if image is None or image.size != (shot.width, shot.height):
+            return None
+        whole = (x0, y0, x1, y1) == (0, 0, image.width, image.height)
+        # What the reader needs from this step, made here (in the caller's thread) once.
+        found = self.widgets(tile) if whole else None
+        edges = self.edges(tile)
+        future = _readers().submit(self._read, image, clipped, found, edges)
+        with _reads_lock:
+            _reads[shared] = future
+            while len(_reads) > READ_CACHE:
+                _reads.popitem(last=False)
+        self._screens[key] = future
+        return future
+
+    def _read(
+        self, image: Any, region: tuple[int, int, int, int], found: list[Widget] | None, edges: Any
+    ) -> Screen | None:
         import cv2
         import numpy as np
 
@@ -71,17 +122,10 @@ class OnScreen:
         from debugkit.locate.screen import Screen
         from debugkit.locate.widgets import Widget, find_widgets
 
-        image = self.locator.rgb(tile)
-        if image is None:
-            return None
-        x, y, w, h = region
-        x0, y0 = max(0, x), max(0, y)
-        x1, y1 = min(image.width, x + w), min(image.height, y + h)
-        if x1 - x0 < 8 or y1 - y0 < 8:
-            return None
-        rgb = np.asarray(image.crop((x0, y0, x1, y1)))
-        whole = (x0, y0, x1, y1) == (0, 0, image.width, image.height)
-        found = self.widgets(tile) if whole else find_widgets(rgb, max_share=0.6)
+        x0, y0, w, h = region
+        rgb = np.asarray(image.crop((x0, y0, x0 + w, y0 + h)))
+        if found is None:
+            found = find_widgets(rgb, max_share=0.6)
         widgets = [
             Widget(
                 box=(b[0] + x0, b[1] + y0, b[2], b[3]),
@@ -92,7 +136,7 @@ class OnScreen:
             for b, i in [(widget.box, widget.inner)]
         ]
         grey = ocr.even_widgets(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), found)
-        scale = 2 if (x1 - x0) * (y1 - y0) <= SMALL_REGION else 1
+        scale = 2 if w * h <= SMALL_REGION else 1
         if scale > 1:
             grey = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
         words = ocr.read_words(grey, prepared=True)
@@ -102,8 +146,7 @@ class OnScreen:
         for word in words:
             bx, by, bw, bh = word.box
             word.box = (round(bx / scale) + x0, round(by / scale) + y0, round(bw / scale), round(bh / scale))
-        self._screens[key] = Screen(words, widgets, self.edges(tile), (x0, y0, x1 - x0, y1 - y0))
-        return self._screens[key]
+        return Screen(words, widgets, edges, region)
 
     def edges(self, tile: int) -> Any:
         """Column edges of screenshot ``tile`` (:func:`debugkit.locate.blocks.column_edges`), computed once."""
@@ -173,6 +216,27 @@ class OnScreen:
             location = Location(SCREEN, tile, found.box, found.confidence, how, checked=found.checked)
             return self._placed_on_screen(element_id, location, rendered, tiles, candidate)
         return None
+
+    def likely_regions(self, element_ids: list[str], most: int = 2) -> list[tuple[int, tuple[int, int, int, int]]]:
+        """The whole tiles :meth:`in_main` will read first for ``element_ids``, when the re-render does not look
+        like the screenshot (else none are needed): at most ``most``, the most wanted first."""
+        locator = self.locator
+        try:
+            rendered = locator.render()
+        except RenderUnavailable:
+            return []
+        tiles = locator.tiles()
+        if tiles is None or not rendered.blocked_stylesheets or self.render_agrees(rendered, tiles):
+            return []
+        votes: dict[int, int] = {}
+        for element_id in element_ids:
+            measured = rendered.elements.get(element_id)
+            if measured is not None and measured.box[2] > 0 and not (measured.tag in BOXES and not measured.text):
+                position = _likely_tile(measured.box, rendered.page_height, tiles)
+                votes[position] = votes.get(position, 0) + 1
+        width, height = tiles.viewport
+        ranked = sorted(votes, key=lambda p: -votes[p])[:most]
+        return [(tiles.indices[p], (0, 0, width, height)) for p in ranked]
 
     def _placed_on_screen(
         self, element_id: str, location: Location, rendered: RenderResult, tiles: TileSet, position: int
@@ -250,16 +314,10 @@ class OnScreen:
         if not locator.render_enabled or not locator.in_scrape(outer_id):
             return Location.unknown(base)
         outer = locator.locate(outer_id)
-        placed = locator._placed.get(outer_id)
-        rendered = locator._render
-        if not outer.found or placed is None or rendered is None or outer_id not in rendered.elements:
+        region = self.frame_region(outer_id)
+        if region is None:
             return Location.unknown(base)
-        measured = rendered.elements[outer_id]
-        doc_box, offset = placed
-        cx, cy, cw, ch = measured.content or measured.box
-        dx, dy = doc_box[0] - measured.box[0], doc_box[1] - measured.box[1]
-        region = (round(cx + dx), round(cy + dy - offset), round(cw), round(ch))
-        screen = self.screen(outer.tile, region)  # type: ignore[arg-type]
+        screen = self.screen(*region)
         if screen is None:
             return Location.unknown(f"{base}; its screenshot could not be read")
         from debugkit.locate.targets import tree_targets
@@ -288,7 +346,41 @@ class OnScreen:
             checked=found.checked,
         )
 
+    def frame_region(self, outer_id: str) -> tuple[int, tuple[int, int, int, int]] | None:
+        """(tile, region) of iframe ``outer_id``'s content box on the screenshot, once the iframe is placed."""
+        locator = self.locator
+        outer = locator.locate(outer_id)
+        placed = locator._placed.get(outer_id)
+        rendered = locator._render
+        if not outer.found or placed is None or rendered is None or outer_id not in rendered.elements:
+            return None
+        measured = rendered.elements[outer_id]
+        doc_box, offset = placed
+        cx, cy, cw, ch = measured.content or measured.box
+        dx, dy = doc_box[0] - measured.box[0], doc_box[1] - measured.box[1]
+        return outer.tile, (round(cx + dx), round(cy + dy - offset), round(cw), round(ch))  # type: ignore[return-value]
+
     # --- shadow DOM ------------------------------------------------------------------------------------
+
+    def shadow_region(self, host: str) -> tuple[int, tuple[int, int, int, int]] | None:
+        """(tile, region) below shadow host ``host``'s place, where its shadow root's content is looked for: as
+        wide as the host's box (its container's width when the re-render left it empty) and a margin."""
+        locator = self.locator
+        locator.locate(host)
+        rendered = locator._render
+        tiles = locator.tiles()
+        if rendered is None or host not in rendered.elements or tiles is None or locator.viewport is None:
+            return None
+        # The host's place (its box in the re-render may be empty: its content is built by scripts).
+        doc_box = locator._placed.get(host, (rendered.elements[host].box, 0.0))[0]
+        where = place((doc_box[0], doc_box[1], max(1.0, doc_box[2]), 1.0), tiles)
+        if where is None:
+            return None
+        width, _ = locator.viewport
+        left, right = max(0, round(doc_box[0]) - SHADOW_MARGIN), round(doc_box[0] + doc_box[2]) + SHADOW_MARGIN
+        if doc_box[2] < 40:  # no width of its own: the whole row
+            left, right = 0, width
+        return tiles.indices[where.position], (left, where.box[1] - 20, min(width, right) - left, SHADOW_HEIGHT)
 
     def in_shadow(self, element: Element) -> Location:
         """A shadow-DOM element (not in ``html_scrape``): found below its host's place on the screenshot."""
@@ -302,20 +394,11 @@ class OnScreen:
             return Location.unknown(base + (f"; {missing}" if missing else ""))
         if not locator.in_scrape(host):
             return Location.unknown(base)
-        locator.locate(host)
-        rendered = locator._render
-        tiles = locator.tiles()
-        if rendered is None or host not in rendered.elements or tiles is None or locator.viewport is None:
-            return Location.unknown(base)
-        # The host's place (its box in the re-render may be empty: its content is built by scripts).
-        doc_box = locator._placed.get(host, (rendered.elements[host].box, 0.0))[0]
-        where = place((doc_box[0], doc_box[1], max(1.0, doc_box[2]), 1.0), tiles)
+        where = self.shadow_region(host)
         if where is None:
             return Location.unknown(base)
-        width, _ = locator.viewport
-        region = (0, where.box[1] - 20, width, SHADOW_HEIGHT)
-        tile = tiles.indices[where.position]
-        screen = self.screen(tile, region)
+        tile, _ = where
+        screen = self.screen(*where)
         if screen is None:
             return Location.unknown(base)
         from debugkit.locate.targets import tree_targets
@@ -360,3 +443,24 @@ def _how_placed(location: Location) -> str:
         EXACT: "by the artifacts' own coordinates",
         LEGACY: "by Skyvern's own box",
     }.get(location.method or "", "")
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+_reads: OrderedDict[tuple[bytes, tuple[int, int, int, int]], Future[Screen | None]] = OrderedDict()
+_reads_lock = threading.Lock()
+
+
+def clear_cache() -> None:
+    """Forget the regions read so far (each is otherwise read once per process: see OnScreen.prefetch)."""
+    with _reads_lock:
+        _reads.clear()
+
+
+def _readers() -> ThreadPoolExecutor:
+    """The threads that read screenshot regions (two: one Tesseract process per core)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="debugkit-ocr")
+        return _pool
