@@ -98,3 +98,14 @@ def test_ocr_picture_shows_button_text_dark_on_white():
     grey = even_widgets(np.asarray(image.convert("L")), widgets)
     assert grey[38, 80] < 60  # a stroke of the text: dark
     assert grey[25, 30] > 200 and grey[21, 21] > 200  # the button's fill and its rounded corner: white
+
+
+def test_iframe_element_with_boxes_carried_is_exact_in_its_frame():
+    """Boxes on the element and on its iframe (a patched build): the element's box is relative to its frame."""
+    step = load_run(open_source(FIXTURES / "recorded" / "iframe")).steps[0]
+    elements = step.elements or {}
+    elements["AAAG"].raw["rect"] = {"x": 330, "y": 181, "width": 562, "height": 332}
+    elements["BAAC"].raw["rect"] = {"x": 17, "y": 32, "width": 274, "height": 30}
+    located = StepLocator(step, render=False).locate("BAAC")
+    assert (located.method, located.frame_method, located.box) == ("exact", "exact", (347, 213, 274, 30))
+    assert located.to_dict()["frame_method"] == "exact"

@@ -22,7 +22,7 @@ from PIL import Image
 
 from debugkit.locate import align as align_mod
 from debugkit.locate import exact, legacy, overlap
-from debugkit.locate.model import EXACT, LEGACY, RENDERED, Location, RenderResult
+from debugkit.locate.model import EXACT, FRAME_EXACT, LEGACY, RENDERED, Location, RenderResult
 from debugkit.locate.onscreen import OnScreen
 from debugkit.locate.onscreen import unavailable_reason as onscreen_unavailable
 from debugkit.locate.render import Renderer, RenderUnavailable, submit_scrape
@@ -387,6 +387,8 @@ class StepLocator:
         if not tiles.offsets_checked:
             how += "; tile offsets from the documented scroll rule"
         location = Location(EXACT, tiles.indices[placed.position], placed.box, confidence, how)
+        if element is not None and element.frame_chain:
+            location.frame_method = FRAME_EXACT
         location.others = also_on(box, tiles, placed.position)
         return location
 
@@ -407,7 +409,7 @@ class StepLocator:
             # boxes say little. Find the element on the screenshot first.
             found = self.onscreen.in_main(element_id, rendered, tiles, placed.position if placed else 0)
             if found is not None:
-                return found
+                return self._snap_to_legacy(found)
             if measured.covered_by is not None and measured.covered_by.fixed:
                 # Under an overlay, and the re-render's box means little: nothing to point at on the screenshot.
                 hidden = Location.unknown(
@@ -461,11 +463,9 @@ class StepLocator:
             checked = True
             notes.append("a box of its shape is on the screenshot there; its pixels differ (a focus ring, a state)")
         else:
-            found = None
-            if not self.legacy_present():
-                found = self.onscreen.in_main(element_id, rendered, tiles, placed.position)
+            found = self.onscreen.in_main(element_id, rendered, tiles, placed.position)
             if found is not None and (found.tile != tile_index or iou(found.box, box) < 0.3):
-                return found  # the screenshot shows it elsewhere
+                return self._snap_to_legacy(found)  # the screenshot shows it elsewhere
             checked = found is not None
             confidence *= 0.5 if found is None else 0.8
             notes.append(
@@ -549,7 +549,7 @@ class StepLocator:
             box,
             round(min(0.95, 0.6 + 0.4 * score), 2),
             "the screenshot carries Skyvern's own boxes (v1.0.41 or earlier); this is the drawn box that fits "
-            "the re-rendered element",
+            + ("the re-rendered element" if location.method == RENDERED else "where its text or shape was found"),
             checked=True,
         )
         snapped.others = others

@@ -13,9 +13,8 @@ LEGACY = "legacy"  # the screenshot already carries Skyvern's own boxes (v1.0.41
 METHODS = (EXACT, RENDERED, SCREEN, LEGACY)
 
 # How an element inside an iframe was placed (``Location.frame_method``).
-FRAME_TREE = "tree"  # the frame's document rebuilt from the element tree and re-rendered in the iframe's box
-FRAME_SCREEN = "screen"  # found on the screenshot inside the iframe's box
-FRAME_EXACT = "exact"  # boxes carried by the artifacts
+FRAME_SCREEN = "screen"  # found on the screenshot inside the iframe's box, by its text and shape from the tree
+FRAME_EXACT = "exact"  # boxes carried by the artifacts (the element's and each enclosing iframe's)
 
 Box = tuple[int, int, int, int]  # x, y, width, height in screenshot pixels
 DocBox = tuple[float, float, float, float]  # x, y, width, height in document (CSS) pixels
