@@ -15,6 +15,7 @@ Chromium, ...); nothing here raises for a bad step.
 from __future__ import annotations
 
 import re
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -25,7 +26,7 @@ from debugkit.locate import exact, legacy, overlap
 from debugkit.locate.model import EXACT, FRAME_EXACT, LEGACY, RENDERED, Location, RenderResult
 from debugkit.locate.onscreen import OnScreen
 from debugkit.locate.onscreen import unavailable_reason as onscreen_unavailable
-from debugkit.locate.render import Renderer, RenderUnavailable, submit_scrape
+from debugkit.locate.render import Renderer, RenderUnavailable, shared_pages, submit_scrape
 from debugkit.locate.tiles import MAX_TILES, TileSet, also_on, iou, offsets_from_shifts, place, rule_offsets
 from debugkit.model import Action, Element, RunData, Screenshot, StepData
 from debugkit.steps import pick_step
@@ -612,19 +613,31 @@ def locate_steps(
         return wanted
 
     jobs = [(StepLocator(step, render=render, renderer=renderer), wanted_of(step)) for step in steps]
-    for locator, wanted in jobs:
-        if any(locator.needs_render(element_id) for element_id in wanted):
-            locator.start()
+    # Renders are handed to the browser a few steps ahead of the ones being placed (its pages' worth and one
+    # per worker), in step order: all at once would only make the first ones wait for the last.
+    ahead = (renderer.pages if renderer is not None else shared_pages()) + workers
+    started = [False] * len(jobs)
+    lock = threading.Lock()
 
-    def work(job: tuple[StepLocator, list[str]]) -> dict[str, Location]:
-        locator, wanted = job
+    def start_up_to(index: int) -> None:
+        with lock:
+            for position in range(index, min(len(jobs), index + ahead)):
+                if not started[position]:
+                    started[position] = True
+                    locator, wanted = jobs[position]
+                    if any(locator.needs_render(element_id) for element_id in wanted):
+                        locator.start()
+
+    def work(index: int) -> dict[str, Location]:
+        start_up_to(index)
+        locator, wanted = jobs[index]
         locator.prefetch(wanted)
         return {element_id: locator.locate(element_id) for element_id in wanted}
 
     if len(jobs) <= 1 or workers <= 1:
-        return [work(job) for job in jobs]
+        return [work(index) for index in range(len(jobs))]
     with ThreadPoolExecutor(max_workers=min(workers, len(jobs)), thread_name_prefix="debugkit-locate") as pool:
-        return list(pool.map(work, jobs))
+        return list(pool.map(work, range(len(jobs))))
 
 
 def locate_actions(

@@ -644,6 +644,11 @@ def shared_renderer() -> Renderer:
         return _shared
 
 
+def shared_pages() -> int:
+    """How many scrapes the shared renderer renders at once."""
+    return _shared.pages if _shared is not None else PAGES
+
+
 def measure_scrape(
     html: str,
     page_url: str | None,
