@@ -12,12 +12,16 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from debugkit import __version__
-from debugkit.api.cache import looks_like_run_id
 from debugkit.errors import DebugkitError, UsageError
+
+if TYPE_CHECKING:
+    from debugkit._api import Triage
+    from debugkit.pipeline import Locate
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -175,6 +179,35 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("--html", metavar="FILE", help="also write a self-contained overview page")
     runs.add_argument("--reports", metavar="DIR", help="also write each run's HTML report there (linked from --html)")
 
+    serve = commands.add_parser(
+        "serve",
+        parents=[api],
+        help="triage every failed run the moment Skyvern reports it (webhook server)",
+        description="Run a webhook server for Skyvern's webhook_url: each delivery is checked against "
+        "SKYVERN_API_KEY (x-skyvern-signature), answered at once, and every failed, terminated or timed-out "
+        "run is fetched and triaged in the background into DIR/<run_id>/ (triage.json, report.html, "
+        "ticket.zip). GET / lists the runs. Needs the serve extra: pip install 'debugkit[serve]'.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=_port, default=8765, help="the port (default 8765; 0 picks a free one)")
+    serve.add_argument("--out", metavar="DIR", required=True, help="where triages and the server's state are kept")
+    serve.add_argument("--cache-dir", metavar="DIR", help="where fetched runs are kept (as for triage RUN_ID)")
+    serve.add_argument("--workers", type=_positive_int, default=2, metavar="N", help="runs triaged at once (2)")
+    serve.add_argument(
+        "--queue", type=_count, default=64, metavar="N",
+        help="runs that may wait for a worker (64); beyond, deliveries get 503 and Skyvern delivers again",
+    )
+    serve.add_argument(
+        "--max-age", type=_seconds_age, default=300.0, metavar="SECONDS",
+        help="refuse a delivery whose x-skyvern-timestamp is further than this from now (default 300)",
+    )
+    serve.add_argument(
+        "--max-body", type=_count, default=1024 * 1024, metavar="BYTES",
+        help="refuse a delivery body over this size with 413 (default 1048576)",
+    )
+    serve.add_argument("--no-render", action="store_true", help="never start Chromium to place elements")
+    _wait_options(serve)
+
     fetch = commands.add_parser(
         "fetch",
         parents=[api],
@@ -211,28 +244,30 @@ def _wait_options(parser) -> None:
     parser.add_argument("--no-wait", action="store_true", help="do not wait for them (same as --wait 0)")
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not 0 <= value <= 600:
-        raise argparse.ArgumentTypeError("must be between 0 and 600")
-    return value
-
-
 def _wait_seconds(args: argparse.Namespace) -> float:
     return 0.0 if args.no_wait else args.wait
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if not 1 <= value <= 64:
-        raise argparse.ArgumentTypeError("must be between 1 and 64")
-    return value
+def _bounded(convert: Callable[[str], float], low: float, high: float, noun: str) -> Callable[[str], float]:
+    """An argparse type: ``convert(text)`` between ``low`` and ``high``, else one line saying why."""
+
+    def parse(text: str) -> float:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {noun}: {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low} and {high}")
+        return value
+
+    return parse
+
+
+_seconds = _bounded(float, 0, 600, "a number of seconds")  # --wait
+_positive_int = _bounded(int, 1, 64, "a whole number")  # --concurrency, --workers
+_port = _bounded(int, 0, 65535, "a port number")
+_count = _bounded(int, 1, 1 << 30, "a whole number")  # --queue, --max-body
+_seconds_age = _bounded(float, 1, 7 * 24 * 3600, "a number of seconds")  # --max-age
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -250,6 +285,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _annotate(args)
         if args.command == "runs":
             return _runs(args)
+        if args.command == "serve":
+            return _serve(args)
     except DebugkitError as exc:
         sys.stderr.write(f"debugkit: error: {exc}\n")
         return exc.exit_code
@@ -279,21 +316,19 @@ def _close_browser() -> None:
 def _source_path(args: argparse.Namespace) -> Path:
     """The local source: the path given, or the cache folder of a run id (fetched when needed)."""
     if getattr(args, "source_path", None) is None:
-        given = Path(args.source)
-        if looks_like_run_id(args.source) and not _has_content(given):
-            given = _cached_copy(args)
-        args.source_path = given
+        from debugkit._api import local_source
+
+        quiet = args.quiet or getattr(args, "json", False)
+        path, report = local_source(
+            args.source, cache_dir=args.cache_dir, refresh=args.refresh, wait=_wait_seconds(args),
+            base_url=args.base_url, api_key=args.api_key, concurrency=args.concurrency,
+            fetch=lambda client, run_id, options: _run_fetch(client, run_id, options, quiet=quiet),
+        )
+        if report is not None and not quiet:
+            for note in report.notes:
+                sys.stderr.write(f"debugkit: note: {note}\n")
+        args.source_path = path
     return args.source_path
-
-
-def _has_content(path: Path) -> bool:
-    """A path that exists and is not an empty folder (a failed fetch may have left one)."""
-    if not path.exists():
-        return False
-    try:
-        return not path.is_dir() or any(path.iterdir())
-    except OSError:
-        return True
 
 
 def _output(args: argparse.Namespace, path: Path, *, folder: bool = False) -> Path:
@@ -307,24 +342,14 @@ def _output(args: argparse.Namespace, path: Path, *, folder: bool = False) -> Pa
     return path
 
 
-def _load(args: argparse.Namespace, *, redact: bool):
-    """The source's raw and parsed run, redacted unless --no-redact."""
-    from debugkit.load import load_run
-    from debugkit.sources import open_source
+def _open(args: argparse.Namespace, *, locate: Locate, step: str | None = None) -> Triage:
+    """The source triaged by the API, redacted unless --no-redact, elements placed as ``locate`` says."""
+    from debugkit._api import open_triage
 
-    raw = open_source(str(_source_path(args)))
-    run = load_run(raw)
-    if not redact:
-        return raw, run
-    from debugkit.redaction import redact_run
-
-    return raw, redact_run(raw, run, api_keys=[args.api_key])[0]
-
-
-def _locate(triage, args: argparse.Namespace, *, decisive_only: bool = False) -> None:
-    from debugkit.locate import locate_triage
-
-    locate_triage(triage, render=not args.no_render, decisive_only=decisive_only)
+    return open_triage(
+        _source_path(args), step=step, redact=not args.no_redact, locate=locate, render=not args.no_render,
+        api_key=args.api_key,
+    )
 
 
 def _warn_no_redact(args: argparse.Namespace) -> None:
@@ -336,76 +361,50 @@ def _triage(args: argparse.Namespace) -> int:
     import orjson
     from rich.console import Console
 
-    from debugkit.analysis.triage import analyse
-    from debugkit.report.json_report import triage_document
-    from debugkit.report.terminal import render
-
     _warn_no_redact(args)
-    _, run = _load(args, redact=not args.no_redact)
-    triage = analyse(run, step=args.step)
-    triage.show_secrets = args.no_redact
-    _locate(triage, args, decisive_only=not args.json)
+    t = _open(args, step=args.step, locate="all" if args.json else "decisive")
     if args.json:
-        document = triage_document(triage, full=args.full)
+        document = t.to_json(full=args.full)
         sys.stdout.buffer.write(orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
         sys.stdout.flush()
         return EXIT_OK
-    console = Console(no_color=args.no_color or None, highlight=False, soft_wrap=False)
-    render(triage, console, show_steps=args.steps)
+    t.print(Console(no_color=args.no_color or None, highlight=False, soft_wrap=False), steps=args.steps)
     return EXIT_OK
 
 
 def _report(args: argparse.Namespace) -> int:
-    from debugkit.analysis.triage import analyse
-    from debugkit.outputs import write_output
-    from debugkit.report.html import default_filename, locate_for_report, render_html
-
     _warn_no_redact(args)
     _source_path(args)
     if args.output:
         _output(args, Path(args.output))
-    _, run = _load(args, redact=not args.no_redact)
-    triage = analyse(run, step=args.step)
-    triage.show_secrets = args.no_redact
-    overlays = locate_for_report(triage, render=not args.no_render)
-    output = _output(args, Path(args.output or default_filename(triage)))
-    masks = _mask(args, run, [view.step for view in triage.steps], overlays)
-    data = render_html(triage, redact=not args.no_redact, overlays=overlays).encode("utf-8")
-    write_output(output, data)
+    t = _open(args, step=args.step, locate="report")
+    output = _output(args, Path(args.output or t.default_html_name()))
+    written = t.write_html(output)
     if not args.quiet:
-        sys.stderr.write(f"wrote {output} ({len(data) / 1e6:.1f} MB)\n")
-        _note_masks(masks)
+        sys.stderr.write(f"wrote {written.path} ({written.size / 1e6:.1f} MB)\n")
+        _notes(written.notes)
     return EXIT_OK
 
 
-def _mask(args: argparse.Namespace, run, steps, overlays=None):
-    """Mask the secret fields on the screenshots about to be written (not with --no-redact)."""
-    if args.no_redact:
-        return None
-    from debugkit.redaction.masking import mask_run
-
-    return mask_run(run, steps=steps, locations=overlays, render=not args.no_render)
-
-
-def _note_masks(masks) -> None:
-    line = masks.summary() if masks is not None else None
-    if line:
+def _notes(lines: list[str]) -> None:
+    for line in lines:
         sys.stderr.write(f"debugkit: note: {line}\n")
 
 
-def _bundle(args: argparse.Namespace) -> int:
-    from debugkit.report.bundle import build_bundle
+def _mask_notes(masks) -> list[str]:
+    """What the screenshot masks did, in a line (none when nothing was masked or left out)."""
+    line = masks.summary() if masks is not None else None
+    return [line] if line else []
 
+
+def _bundle(args: argparse.Namespace) -> int:
     _warn_no_redact(args)
     if args.max_size <= 0:
         raise UsageError("--max-size must be above 0")
     _source_path(args)
     output = _output(args, Path(args.output))
-    raw, run = _load(args, redact=False)  # the bundle redacts itself, and checks the result
-    result = build_bundle(
-        raw, run, output, redact=not args.no_redact, max_size=int(args.max_size * 1e6),
-        api_keys=[args.api_key], render=not args.no_render,
-    )
+    t = _open(args, locate="none")  # the bundle redacts, analyses and locates its own copy, and checks it
+    result = t.write_bundle(output, max_size=int(args.max_size * 1e6))
     if not args.quiet:
         redacted = sum(result.counts.values())
         what = "not redacted" if args.no_redact else f"{redacted} secret value(s) redacted"
@@ -415,7 +414,7 @@ def _bundle(args: argparse.Namespace) -> int:
             + (f", {len(result.left_out)} left out (see manifest.json)" if result.left_out else "")
             + ")\n"
         )
-        _note_masks(result.masks)
+        _notes(_mask_notes(result.masks))
     return EXIT_OK
 
 
@@ -425,7 +424,8 @@ def _annotate(args: argparse.Namespace) -> int:
     _warn_no_redact(args)
     _source_path(args)
     output = _output(args, Path(args.output), folder=True)
-    _, run = _load(args, redact=not args.no_redact)
+    t = _open(args, locate="none")
+    run = t.run
     step = find_step(run, args.step)
     masks = _mask(args, run, [step])
     written, locations = _annotate_into(output, run, step, args)
@@ -439,8 +439,17 @@ def _annotate(args: argparse.Namespace) -> int:
         for action in step.actions:
             if action.element_id and action.element_id in locations:
                 sys.stderr.write(f"  {action.element_id}: {describe(locations[action.element_id], step)}\n")
-        _note_masks(masks)
+        _notes(_mask_notes(masks))
     return EXIT_OK
+
+
+def _mask(args: argparse.Namespace, run, steps):
+    """Mask the secret fields on the screenshots about to be written (not with --no-redact)."""
+    if args.no_redact:
+        return None
+    from debugkit.redaction.masking import mask_run
+
+    return mask_run(run, steps=steps, render=not args.no_render)
 
 
 def _runs(args: argparse.Namespace) -> int:
@@ -464,6 +473,27 @@ def _runs(args: argparse.Namespace) -> int:
         wait_seconds=_wait_seconds(args),
     )
     return run(options, lambda: _client(args))
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from debugkit.serve import ServeOptions, serve
+
+    options = ServeOptions(
+        out=Path(args.out),
+        api_key=args.api_key or os.environ.get("SKYVERN_API_KEY") or None,
+        host=args.host,
+        port=args.port,
+        base_url=args.base_url,
+        cache_dir=args.cache_dir,
+        workers=args.workers,
+        queue=args.queue,
+        max_body=args.max_body,
+        max_age=args.max_age,
+        wait_seconds=_wait_seconds(args),
+        render=not args.no_render,
+        concurrency=args.concurrency,
+    )
+    return serve(options)
 
 
 def _annotate_into(output: Path, run, step, args: argparse.Namespace):
@@ -501,27 +531,6 @@ def _client(args: argparse.Namespace):
 
     config = ApiConfig.from_env(base_url=args.base_url, api_key=args.api_key, concurrency=args.concurrency)
     return SkyvernClient(config)
-
-
-def _cached_copy(args: argparse.Namespace) -> Path:
-    """Fetch a run id into the cache (only what is missing), and return its folder."""
-    from debugkit.api.cache import cache_root, run_cache_dir
-    from debugkit.api.fetch import DEFAULT_TYPES, FetchOptions, local_copy_is_complete
-
-    with _client(args) as client:
-        folder = run_cache_dir(cache_root(args.cache_dir), client.config.base_url, args.source)
-        try:
-            folder.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise UsageError(f"cannot write the cache folder {folder.parent}: {exc.strerror or exc}") from None
-        if args.refresh or not local_copy_is_complete(folder, DEFAULT_TYPES):
-            quiet = args.quiet or getattr(args, "json", False)
-            options = FetchOptions(out_dir=folder, refresh=args.refresh, wait_seconds=_wait_seconds(args))
-            report = _run_fetch(client, args.source, options, quiet=quiet)
-            if not quiet:
-                for note in report.notes:
-                    sys.stderr.write(f"debugkit: note: {note}\n")
-    return folder
 
 
 def _fetch(args: argparse.Namespace) -> int:

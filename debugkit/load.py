@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from debugkit.constants import FINAL_STATUSES, NETWORK_LOG_TYPES
 from debugkit.model import (
     Action,
     ArtifactRef,
@@ -34,12 +35,10 @@ from debugkit.parsers.jsondoc import DamagedArtifact, decode_text, load_json
 from debugkit.parsers.screenshots import read_screenshot
 from debugkit.timeutil import parse_time
 
-RUN_LEVEL_TYPES = frozenset({"har", "browser_console_log"})
 # What a step that ran actions is expected to have, so its absence is worth naming.
 EXPECTED_STEP_TYPES = ("visible_elements_tree", "html_scrape", "screenshot_llm", "llm_response_parsed")
 # What a step that failed to load its page lacks, named so the reader knows why it is not there.
 NO_PAGE_TYPES = ("html_scrape", "screenshot_llm")
-FINAL_STATUSES = frozenset({"timed_out", "failed", "terminated", "completed", "canceled"})
 # The artifacts one LLM call leaves (its screenshot_llm set is stored just before them).
 LLM_CALL_TYPES = frozenset(
     {"llm_prompt", "llm_request", "llm_response", "llm_response_parsed", "llm_response_rendered", "hashed_href_map"}
@@ -104,7 +103,7 @@ def load_run(raw: RawRun) -> RunData:
     if not raw.steps_from_api:
         _estimate_step_times(run.steps, by_step)
     run_level = sorted(
-        (ref for ref in raw.artifacts if ref.artifact_type in RUN_LEVEL_TYPES), key=ArtifactRef.sort_key
+        (ref for ref in raw.artifacts if ref.artifact_type in NETWORK_LOG_TYPES), key=ArtifactRef.sort_key
     )
     _load_network_and_console(run, run_level, reader)
     _report_missing(run)

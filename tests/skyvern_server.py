@@ -69,7 +69,8 @@ Other knobs: ``SkyvernTestServer(separate_s3_origin=True)`` puts the fake S3 on 
 there); ``server.clock`` replaces ``time.time`` for expiry checks (expire URLs without sleeping);
 ``server.log`` / ``records(prefix)`` / ``count(prefix)`` list requests in arrival order;
 ``server.names`` maps "real/<folder>", "runs/<folder>", "wr", "task_v2" to run ids;
-``server.add_run_copies(folders, 200)`` serves many runs cheaply (fixture runs under fresh ids and times).
+``server.add_run_copies(folders, 200)`` serves many runs cheaply (fixture runs under fresh ids and times);
+``webhook_body(run_id)`` / ``webhook_headers(body)`` make the signed delivery Skyvern posts when a run ends.
 Inside pytest import it as ``skyvern_server`` (pytest puts tests/ on sys.path); elsewhere as
 ``tests.skyvern_server`` with the repo root on sys.path.
 
@@ -1111,6 +1112,37 @@ class SkyvernTestServer:
     def run_ids(self) -> list[str]:
         return list(self._runs)
 
+    # --- webhooks: what Skyvern posts to a run's webhook_url when the run ends ----------------------
+
+    def webhook_body(self, run_id: str, *, status: str | None = None) -> bytes:
+        """The body Skyvern posts for a run that ended: a task's response (``GET /api/v1/tasks/{id}``, without
+        its ``request``) with the run's response (``GET /v1/runs/{id}``) laid over it; for a workflow run or a
+        task v2 the run's response alone. Compact JSON, non-ASCII kept, a float that is whole written as an
+        integer (``3.0`` -> ``3``), as Skyvern writes it. ``status`` overrides the run's own; a run id this
+        server does not know gets a minimal body (a run that will fail to fetch)."""
+        run = self._runs.get(run_id)
+        if run is None:
+            doc: dict[str, Any] = {"run_id": run_id, "run_type": "task_v1", "status": status or "failed"}
+        else:
+            task = self._tasks.get(run_id)
+            doc = {k: v for k, v in (task.body if task else {}).items() if k != "request"}
+            doc.update(run.body)
+            if status is not None:
+                doc["status"] = status
+        return json.dumps(_whole_floats_as_ints(doc), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+    def webhook_headers(
+        self, body: bytes, *, api_key: str | None = None, timestamp: float | None = None
+    ) -> dict[str, str]:
+        """The headers of a delivery: ``x-skyvern-signature`` (hex HMAC-SHA256 of the raw body, keyed with the
+        API key: this server's unless ``api_key``), ``x-skyvern-timestamp`` (unix seconds, unsigned)."""
+        key = (api_key if api_key is not None else self.api_key).encode("utf-8")
+        return {
+            "x-skyvern-signature": hmac.new(key, body, hashlib.sha256).hexdigest(),
+            "x-skyvern-timestamp": str(int(time.time() if timestamp is None else timestamp)),
+            "content-type": "application/json",
+        }
+
     def _register_task(self, folder: Path, data: _FolderData, mode: str, task_id: str) -> _Task:
         if mode not in (*MODES, "auto"):
             raise ValueError(f"mode must be one of {MODES} or 'auto', not {mode!r}")
@@ -1726,6 +1758,16 @@ def _check_enum(query: dict[str, list[str]], name: str, allowed: tuple[str, ...]
 
 _IDS = re.compile(r"(?<![A-Za-z0-9])(?:tsk|stp|a)_\d+(?!\d)")
 _ISO = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?!\d)")
+
+
+def _whole_floats_as_ints(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _whole_floats_as_ints(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_whole_floats_as_ints(v) for v in value]
+    return value
 
 
 def _moved_folder(data: _FolderData, shift: timedelta, taken: set[str]) -> _FolderData:

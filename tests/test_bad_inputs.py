@@ -7,11 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from debugkit.analysis.triage import analyse
-from debugkit.load import load_run
-from debugkit.report.json_report import triage_document
-from debugkit.sources import open_source
+from triaged import document
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 BASE = FIXTURES / "runs" / "site_500_submit"
@@ -30,7 +26,7 @@ ALL_READ_TYPES = [
 
 
 def triage(path: Path) -> dict:
-    return json.loads(json.dumps(triage_document(analyse(load_run(open_source(path))))))
+    return document(path)
 
 
 @pytest.fixture()

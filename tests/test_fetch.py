@@ -16,12 +16,9 @@ from pathlib import Path
 
 import pytest
 from skyvern_server import DEFAULT_TASK_V2_ID, DEFAULT_WR_ID, FIXTURES, SkyvernTestServer
+from triaged import document
 
-from debugkit.analysis.triage import analyse
 from debugkit.api.fetch import DEFAULT_TYPES
-from debugkit.load import load_run
-from debugkit.report.json_report import triage_document
-from debugkit.sources import open_source
 
 RUN_500 = "runs/site_500_submit"
 
@@ -43,8 +40,7 @@ def cli(server: SkyvernTestServer | None, *args: str, key: str | None = "server"
 
 
 def verdict_of(folder: Path) -> dict:
-    doc = triage_document(analyse(load_run(open_source(folder))))
-    return json.loads(json.dumps(doc))
+    return document(folder)
 
 
 def files_of(folder: Path) -> dict[str, Path]:

@@ -22,13 +22,11 @@ import pytest
 from skyvern_server import DEFAULT_WR_ID, FIXTURES, SkyvernTestServer
 from test_fetch import cli
 
-from debugkit.analysis.triage import analyse
+import debugkit
 from debugkit.api.client import ApiConfig, ApiError, SkyvernClient
 from debugkit.errors import UsageError
 from debugkit.fleet.listing import DEFAULT_STATUSES, ListQuery, list_runs, parse_since
 from debugkit.fleet.signature import path_template, signature_of
-from debugkit.load import load_run
-from debugkit.sources import open_source
 
 RUNS = FIXTURES / "runs"
 FAILED = ("failed", "terminated", "timed_out")
@@ -47,8 +45,8 @@ def failing() -> list[Path]:
 
 
 def verdict_of(folder: Path) -> tuple[str, str]:
-    t = analyse(load_run(open_source(folder)))
-    return t.diagnosis.verdict.cause, signature_of(t)
+    t = debugkit.triage(folder, locate=False)  # redacted, not located: as `debugkit runs` triages
+    return t.verdict.cause, signature_of(t.analysis)
 
 
 def runs_json(server: SkyvernTestServer, cache: Path, *args: str) -> dict[str, Any]:

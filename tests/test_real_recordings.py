@@ -14,12 +14,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from triaged import document
 
 from debugkit.analysis.causes import category_of
-from debugkit.analysis.triage import analyse
-from debugkit.load import load_run
-from debugkit.report.json_report import triage_document
-from debugkit.sources import open_source
 
 REAL = Path(os.environ.get("DEBUGKIT_REAL_RUNS", Path(__file__).resolve().parent.parent / "fixtures" / "real"))
 RECORDINGS = sorted(p for p in REAL.iterdir() if (p / "capture.json").is_file())
@@ -34,7 +31,7 @@ def _capture(run: Path) -> dict:
 
 
 def _triage(run: Path) -> dict:
-    return json.loads(json.dumps(triage_document(analyse(load_run(open_source(run))))))
+    return document(run)
 
 
 def _cited(doc: dict) -> list[dict]:
@@ -100,3 +97,41 @@ def test_real_recording_quotes_the_page(run: Path):
     text = _capture(run)["expect"]["page_text"]
     doc = _triage(run)
     assert any(text in item["detail"] for item in _cited(doc)), doc["verdict"]["chain"]
+
+
+def _root_step_order(doc: dict) -> int | None:
+    """The step order the chain's first link points at (a step, an action, or a request's step)."""
+    chain = doc["verdict"]["chain"]
+    if not chain:
+        return None
+    ref = chain[0]["ref"]
+    orders = {s["step_id"]: s["order"] for s in doc["steps"]}
+    if ref.startswith("step:"):
+        return orders.get(ref.split("/", 1)[0].removeprefix("step:"))
+    failure = next((f for f in doc["network_failures"] if ref == f"har:{f['har_index']}"), None)
+    return orders.get(failure["step_id"]) if failure else None
+
+
+ROOTED = [p for p in RECORDINGS if _capture(p)["expect"].get("failing_step_order") is not None]
+
+
+@pytest.mark.parametrize("run", ROOTED, ids=[p.name for p in ROOTED])
+def test_real_recording_chain_starts_where_the_failure_began(run: Path):
+    doc = _triage(run)
+    assert _root_step_order(doc) == _capture(run)["expect"]["failing_step_order"], doc["verdict"]["chain"]
+
+
+# The three runs recorded before the lab existed (shared real-runs/, byte for byte, no capture.json): their
+# causes from the stories in real-runs/README.md and their notes.md.
+EARLIER = {"checkout_500": "site_server_error", "hallucinated_element": "element_missing", "success": "none"}
+
+
+@pytest.mark.parametrize("name,cause", sorted(EARLIER.items()))
+def test_the_runs_recorded_before_the_lab_name_their_cause(name: str, cause: str):
+    run = REAL / name
+    assert not (run / "capture.json").exists()
+    assert _triage(run)["verdict"]["cause"] == cause
+
+
+def test_every_real_run_is_asserted():
+    assert {p.name for p in REAL.iterdir() if p.is_dir()} == {p.name for p in RECORDINGS} | set(EARLIER)

@@ -33,7 +33,10 @@ try:  # tests/ on sys.path (pytest's default rootdir-less import), or tests/ as 
 except ImportError:  # pragma: no cover
     from tests.browser import browser, offline_page, require_browser  # noqa: F401
 
-from debugkit.analysis.triage import Triage, analyse
+from triaged import as_recorded
+
+import debugkit
+from debugkit.analysis.triage import Triage
 from debugkit.load import load_run
 from debugkit.locate import locate_triage
 from debugkit.model import Screenshot
@@ -67,7 +70,8 @@ LIMIT_5_STEPS = 3 * 1024 * 1024
 
 
 def triage_of(source: str | Path, **kwargs: Any) -> Triage:
-    return analyse(load_run(open_source(str(source))), **kwargs)
+    """The analysed model the reporters read, of the run as recorded (tests/triaged.py)."""
+    return as_recorded(source, **kwargs).analysis
 
 
 def fixture_path(name: str) -> Path:
@@ -314,12 +318,8 @@ def test_login_401_report_shows_no_secret() -> None:
 def test_report_over_an_upstream_redacted_run() -> None:
     """With the redaction stage (debugkit.redaction) run first, as the CLI does: no secret, and a
     placeholder it left is shown as it is with the typed value's length, not masked again."""
-    from debugkit import redaction
-
     secrets = json.loads((RUNS / "login_401" / "expected.json").read_text())["secrets"]
-    raw = open_source(str(RUNS / "login_401"))
-    run = redaction.redact_run(raw, load_run(raw))[0]
-    html = render_html(analyse(run))
+    html = render_html(debugkit.triage(RUNS / "login_401", locate=False).analysis)
     for name, value in secrets.items():
         assert value not in html, name
     assert re.search(r'class="masked">\[REDACTED:[0-9a-f]+\] \(15 chars\)<', html)  # the field keeps its length

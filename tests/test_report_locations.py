@@ -15,20 +15,20 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image
+from triaged import as_recorded
 
-from debugkit.analysis.triage import Triage, analyse
-from debugkit.load import load_run
+from debugkit.analysis.triage import Triage
 from debugkit.locate import Location
 from debugkit.report.html import anchor_id, render_html
 from debugkit.report.images import ImageSet
-from debugkit.sources import open_source
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = ROOT / "fixtures" / "runs"
 
 
 def triage_of(source: str | Path, **kwargs: Any) -> Triage:
-    return analyse(load_run(open_source(str(source))), **kwargs)
+    """The analysed model the reporters read, of the run as recorded (tests/triaged.py)."""
+    return as_recorded(source, **kwargs).analysis
 
 
 def decisive_of(t: Triage):

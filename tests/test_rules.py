@@ -12,13 +12,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from triaged import as_recorded
 
 from debugkit.analysis.causes import CAUSES, category_of
 from debugkit.analysis.rules import RULES, rule_names
 from debugkit.analysis.triage import analyse
-from debugkit.load import load_run
 from debugkit.model import Action, ActionResult, NetworkEntry, RunData, StepData
-from debugkit.sources import open_source
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -83,7 +82,7 @@ BY_FIXTURE = {
 
 @pytest.mark.parametrize("rule,fixture", sorted(BY_FIXTURE.items()))
 def test_rule_decides_its_fixture(rule: str, fixture: str):
-    verdict = analyse(load_run(open_source(FIXTURES / fixture))).diagnosis.verdict
+    verdict = as_recorded(FIXTURES / fixture).verdict
     assert verdict.rule == rule, verdict.summary
     assert verdict.evidence
 

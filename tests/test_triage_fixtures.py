@@ -9,11 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-
-from debugkit.analysis.triage import analyse
-from debugkit.load import load_run
-from debugkit.report.json_report import triage_document
-from debugkit.sources import open_source
+from triaged import document
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 RUNS = sorted(p for p in (FIXTURES / "runs").iterdir() if (p / "expected.json").is_file())
@@ -32,8 +28,7 @@ WITH_FAILED_REQUESTS = [p for p in RUNS if _expected(p)["failed_requests"]]
 
 
 def triage_json(path: Path, step: str | None = None) -> dict:
-    doc = triage_document(analyse(load_run(open_source(path)), step=step))
-    return json.loads(json.dumps(doc))  # exactly what --json prints
+    return document(path, step=step)  # exactly what --json prints (tests/triaged.py)
 
 
 def find_action(doc: dict, step_id: str, index: int) -> dict:

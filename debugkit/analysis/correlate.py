@@ -35,6 +35,20 @@ class ElementJoin:
 class ActionView:
     """One action joined with everything around it: its element, its requests, the page before and after.
 
+    This is the unit of debugkit's story: "the model chose element AAAG (``action.element_id``); it was
+    the disabled button 'Next' (``element``); the click failed with InteractWithDisabledElement
+    (``action.result``, ``outcome``); GET /api/flights had answered 502 just before (``network``)".
+
+    - ``step`` / ``action``: where it ran and what the model chose (type, element id, reasoning,
+      typed text, and Skyvern's result: success, exception type and message).
+    - ``element``: the :class:`ElementJoin`: what the id named in *this step's* element tree (ids
+      restart at ``AAAB`` after every navigation, so they are never looked up across steps), its node
+      in the step's ``html_scrape``, and whether it was still there after the action. None when the
+      action targets no element (``wait``, ``terminate``...).
+    - ``outcome``: ``succeeded`` | ``failed`` | ``not executed`` | ``unknown`` (no step output) |
+      ``skipped``; ``real_failure`` leaves out ``wait``, which always ends in a failure result.
+    - ``ref``: ``step:<id>/action:<index>``, how evidence cites it.
+
     ``network`` holds the requests that started in the action's window ``[started_at, next action's
     started_at)``, plus those that started after its step ended and before the next action ran
     (what a navigation it caused went on to load: ``late_network`` counts them).
@@ -90,6 +104,23 @@ class StepView:
 
 @dataclass
 class Correlation:
+    """The join of a whole run: every step and action with what happened around it.
+
+    Built by :func:`correlate` from a parsed :class:`~debugkit.model.RunData` (pure: no I/O). Time is
+    the key: each step gets the window from its creation to its last update (plus a little grace for
+    the requests its last action fired), each action the window from its start to the next action's
+    start, and every HAR request and console line falls into the windows that hold its start.
+
+    - ``steps``: a :class:`StepView` per step, in run order (retries are separate steps with the same
+      order), each with its :class:`ActionView` list.
+    - ``owner``: HAR entry index -> the action a request is attributed to (its window, or the last
+      action before it when it started between actions: what a click's navigation went on to load);
+      :meth:`action_of` / :meth:`step_of` look a request up.
+    - :meth:`all_actions`: every action of the run, in order: where the rules start.
+
+    Nothing here judges: the rules of :mod:`debugkit.analysis.rules` read this to reach a verdict.
+    """
+
     run: RunData
     steps: list[StepView]
     owner: dict[int, ActionView]  # HAR entry index -> the action it is attributed to

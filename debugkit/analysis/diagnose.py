@@ -29,6 +29,18 @@ if TYPE_CHECKING:
 class Verdict:
     """Why the run failed, in the words of one cause, with what it rests on.
 
+    Read it as a sentence: ``summary`` ("The site answered POST /api/order with HTTP 500 ...") says it,
+    ``cause`` names it, ``chain`` retells it step by step, ``evidence`` lists what it cites, and
+    ``confidence`` says how sure the deciding ``rule`` is. Each :class:`~debugkit.analysis.describe.Evidence`
+    has a ``kind`` (request, result, element, page_text, console, failure_text, action, step, llm),
+    a ``ref`` that points at the thing itself (``har:3``, ``step:<id>/action:<i>``, ``console:12``,
+    ``run.failure_reason``) and a one-line ``detail``. Example::
+
+        Verdict(cause="site_server_error", confidence=0.9, rule="site_server_error",
+                summary="The site answered POST /api/order with HTTP 500 ...",
+                chain=[Evidence("request", "har:3", "POST http://shop.test/api/order -> HTTP 500"),
+                       Evidence("result", "step:stp_2/action:1", "click on AAAG failed ...")])
+
     ``cause`` is one id of the vocabulary (``none`` for a completed run); ``category`` is the
     Skyvern category that cause maps to (None for ``none`` and ``canceled_by_user``). ``chain``
     goes from the root cause to the symptom Skyvern reported, one link per thing that followed

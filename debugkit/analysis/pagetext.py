@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from debugkit.parsers.pagetext import PageText
+from debugkit.text import clip
 
 ERROR_WORDS = re.compile(
     r"\b(?:error|errors|failed|failure|fail|couldn'?t|could not|can'?t|cannot|unable|invalid|incorrect|wrong|"
@@ -71,10 +72,10 @@ def challenge_markers(text: PageText, *, strong_only: bool = True) -> list[str]:
     if not said and not strong_only:
         said = [line for line in lines if WEAK_CHALLENGE_WORDS.search(line)]
     for line in said[:2]:
-        found.append(f"page text: '{_clip(line)}'")
+        found.append(f"page text: '{clip(line, 120)}'")
     for src in text.frame_sources:
         if CHALLENGE_FRAMES.search(src) and "size=invisible" not in src:
-            found.append(f"challenge frame: {_clip(src)}")
+            found.append(f"challenge frame: {clip(src, 120)}")
             break
     return found
 
@@ -82,7 +83,3 @@ def challenge_markers(text: PageText, *, strong_only: bool = True) -> list[str]:
 def signature(text: PageText) -> int:
     """A hash of what the page shows, to tell whether an action changed it."""
     return hash((text.title, text.lines))
-
-
-def _clip(text: str, limit: int = 120) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"

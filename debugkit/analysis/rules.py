@@ -34,6 +34,7 @@ from debugkit.analysis.describe import (
 from debugkit.analysis.diagnose import FailingAction, Verdict, terminate_action
 from debugkit.analysis.facts import Facts, FlowFailure, gather, intercept_message, interceptor_of
 from debugkit.analysis.pagetext import AUTH_WORDS, SERVER_WORDS
+from debugkit.constants import FAILED_STATUSES
 from debugkit.parsers.actions import WEB_ACTIONS
 from debugkit.text import clip
 
@@ -169,11 +170,11 @@ class Context:
             return Evidence(
                 "action", self.terminate.ref, f"the agent gave up in step {self.terminate.step.label}: {reasoning}"
             )
-        if self.run.status in ("failed", "terminated", "timed_out") and self.run.failure_reason:
+        if self.run.status in FAILED_STATUSES and self.run.failure_reason:
             return Evidence(
                 "failure_text", "run.failure_reason", f"the run {self.run.status}: {clip(self.run.failure_reason, 200)}"
             )
-        if self.run.status in ("failed", "terminated", "timed_out"):
+        if self.run.status in FAILED_STATUSES:
             return Evidence("step", "run", f"the run {self.run.status}")
         return None
 
@@ -216,8 +217,12 @@ def data_extraction_failed(ctx: Context) -> Finding | None:
     if ctx.run.status == "completed" and ctx.run.extraction_goal and _empty(ctx.run.extracted):
         goal = clip(ctx.run.extraction_goal, 120)
         summary = f"The run completed but extracted nothing for its extraction goal ({goal})."
-        evidence = [Evidence("step", "run.output", f"output is {ctx.run.extracted!r} for the goal: {goal}")]
-        return Finding("data_extraction_failed", 0.75, summary, evidence, list(evidence), None)
+        output = Evidence("step", "run.output", f"output is {clip(repr(ctx.run.extracted), 120)} for the goal: {goal}")
+        ran = [v for v in ctx.executed if v.action.action_type == "extract"]
+        chain = [Evidence("action", ran[-1].ref, f"{describe_action(ran[-1])} returned no data")] if ran else []
+        return Finding(
+            "data_extraction_failed", 0.75, summary, [*chain, output], [*chain, output], ran[-1] if ran else None
+        )
     return None
 
 
@@ -339,7 +344,7 @@ def llm_invalid_output(ctx: Context) -> Finding | None:
 @rule
 def browser_crashed(ctx: Context) -> Finding | None:
     match = _BROWSER_GONE.search(ctx.texts())
-    if not match or ctx.run.status not in ("failed", "terminated", "timed_out", None):
+    if not match or ctx.run.status not in (*FAILED_STATUSES, None):
         return None
     line = _line_with(ctx.texts(), match)
     view = ctx.failing.view
@@ -394,10 +399,7 @@ def anti_bot_challenge(ctx: Context) -> Finding | None:
     if decisive is None:  # what the agent did on the challenge: its last web action there or after
         position = next(i for i, s in enumerate(ctx.corr.steps) if s is step_view)
         tried = [
-            v
-            for s in ctx.corr.steps[: position + 1]
-            for v in s.actions
-            if v.action.executed and v.action.element_id
+            v for s in ctx.corr.steps[: position + 1] for v in s.actions if v.action.executed and v.action.element_id
         ]
         decisive = tried[-1] if tried else None
     return Finding("anti_bot_challenge", 0.85 if blocked else 0.7, summary, evidence, chain, decisive)
@@ -547,7 +549,23 @@ def hallucinated_element_id(ctx: Context) -> Finding | None:
                 f"in step {view.step.label}."
             )
             evidence = present(result_evidence(view), element_evidence(view))
-            return Finding("element_missing", 0.9, summary, evidence, evidence[1:2], view)
+            chain = evidence[1:2]
+            earlier = [
+                v
+                for v in ctx.corr.all_actions()
+                if v is not view
+                and _exception(v) == "MissingElement"
+                and v.element is not None
+                and v.element.found is False
+                and ctx.step_position(v) < ctx.step_position(view)
+            ]
+            if earlier:  # the first time the model chose an id that was not there
+                first = earlier[0]
+                link = element_evidence(first)
+                if link is not None:
+                    chain = [Evidence(link.kind, link.ref, f"first in step {first.step.label}: {link.detail}"), *chain]
+                    summary += f" It did so {len(earlier) + 1} times, first in step {first.step.label}."
+            return Finding("element_missing", 0.9, summary, evidence, chain, view)
     if ctx.run.steps_from_api:
         return None
     for step in reversed(ctx.corr.steps):
@@ -622,14 +640,14 @@ def silent_fallback(ctx: Context) -> Finding | None:
         why = state.group(0) if state else (first.exception_type or "not actionable")
         root = Evidence("element", last.view.ref, f"{describe_element(last.view)}: {why}")
         opening = f"{sentence(describe_element(last.view))} was {why} for the {describe_action(last.view)}"
+    if same[0] is not last:  # it began earlier: the chain starts where it first happened
+        root = Evidence(root.kind, same[0].view.ref, f"first in step {same[0].view.step.label}: {root.detail}")
     chain = [root, Evidence("result", last.view.ref, f"{describe_action(last.view)}: {last.detail}")]
     if id(last.view) in ctx.facts.unchanged:
         chain.append(Evidence("page_text", last.view.ref, "the page did not change after it"))
     evidence = list(chain) + present(failure_text_evidence(ctx.corr))
     times = f" ({len(same)} times)" if len(same) > 1 else ""
-    summary = (
-        f"{opening}{times}: Skyvern's fallback reported success but nothing happened, and the agent kept trying."
-    )
+    summary = f"{opening}{times}: Skyvern's fallback reported success but nothing happened, and the agent kept trying."
     return Finding(cause, 0.85, summary, evidence, chain, last.view)
 
 
@@ -698,12 +716,8 @@ def exception_type(ctx: Context) -> Finding | None:
 @rule
 def timeout_pending_request(ctx: Context) -> Finding | None:
     """The failing action timed out while a request in its window never answered."""
-    view = ctx.failing.view
-    if view is None or not view.real_failure:
-        return None
-    exc = _exception(view) or ""
-    message = view.action.result.exception_message or "" if view.action.result else ""
-    if "Timeout" not in exc and "timeout" not in message.lower():
+    view = _timed_out(ctx.failing.view)
+    if view is None:
         return None
     pending = [e for e in view.network if e.pending and not e.noise]
     if not pending:
@@ -719,14 +733,10 @@ def timeout_pending_request(ctx: Context) -> Finding | None:
 @rule
 def action_timeout(ctx: Context) -> Finding | None:
     """The failing action timed out, with no request left pending and no locator named."""
-    view = ctx.failing.view
-    if view is None or not view.real_failure:
+    view = _timed_out(ctx.failing.view)
+    if view is None:
         return None
-    exc = _exception(view) or ""
-    message = view.action.result.exception_message or "" if view.action.result else ""
-    if "Timeout" not in exc and "timeout" not in message.lower():
-        return None
-    summary = sentence(f"{describe_action(view)} timed out ({exc or 'timeout'}).")
+    summary = sentence(f"{describe_action(view)} timed out ({_exception(view) or 'timeout'}).")
     failed = [request_evidence(e, view) for e in view.network if e.failed and not e.noise][:3]
     return Finding(
         "page_load_timeout", 0.6, summary, present(result_evidence(view), element_evidence(view)) + failed, [], view
@@ -1105,6 +1115,14 @@ def _element_key(view: ActionView) -> str | None:
     if join and join.element:
         return join.element.xpath or join.element.text
     return None
+
+
+def _timed_out(view: ActionView | None) -> ActionView | None:
+    """The failing action, when its failure is a timeout (by type or by message)."""
+    if view is None or not view.real_failure:
+        return None
+    message = view.action.result.exception_message or "" if view.action.result else ""
+    return view if "Timeout" in (_exception(view) or "") or "timeout" in message.lower() else None
 
 
 def _exception(view: ActionView | None) -> str | None:

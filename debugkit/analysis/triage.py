@@ -14,12 +14,36 @@ from debugkit.steps import pick_step
 
 @dataclass
 class Triage:
-    """Everything the reporters show of one run: the parsed run, the join, the verdict, the facts.
+    """The analysed model of one run: what every reporter (terminal, JSON, HTML, bundle) reads.
 
-    ``diagnosis.verdict`` is the answer (cause, chain, evidence); ``diagnosis.failing`` the
-    action that failed (or why none did) and ``diagnosis.decisive`` the action the verdict is
-    about; ``facts`` what the rules found along the way (failed requests the flow needed, the
-    page's words after each action, actions that reported success without doing their job).
+    It is built in three layers, each from the one before, by :func:`analyse`:
+
+    1. ``run`` (:class:`~debugkit.model.RunData`): the parsed run, redacted or not; steps with their
+       actions, element trees, scrapes and screenshots, the HAR's requests, the console lines.
+    2. ``corr`` (:class:`~debugkit.analysis.correlate.Correlation`): the join. Every action becomes an
+       :class:`~debugkit.analysis.correlate.ActionView` holding the element its id named, the page
+       before and after it, and the requests and console lines of its time window.
+    3. ``diagnosis`` (:class:`~debugkit.analysis.diagnose.Diagnosis`): the rules' answer.
+       ``diagnosis.verdict`` is the cause with its chain and evidence; ``diagnosis.failing`` the
+       action that failed (or, in ``reason``, why none did); ``diagnosis.decisive`` the action the
+       verdict is about (the failing one, or the one whose request failed). ``facts`` is what the
+       rules found along the way: failed requests the flow needed, the page's words after each
+       action, actions that reported success without doing their job.
+
+    Two things are filled later, outside the analysis: ``locations`` (by :mod:`debugkit.locate`, which
+    may need a browser: where each action's element was on its screenshot) and ``show_secrets``
+    (``--no-redact``). ``focus`` narrows :attr:`steps` to one step (``--step``); the verdict stays
+    the run's.
+
+    For example, to list every action that failed and the requests that failed around it::
+
+        t = analyse(run)
+        for view in t.corr.all_actions():
+            if view.real_failure:
+                failed = [e.url for e in view.network if e.failed]
+                print(view.ref, view.action.action_type, view.element and view.element.label, failed)
+
+    The public :class:`debugkit.Triage` wraps this model with outputs (``to_json``, ``write_html``...).
     """
 
     run: RunData
@@ -46,6 +70,7 @@ class Triage:
 
 
 def analyse(run: RunData, step: str | None = None) -> Triage:
+    """Join and diagnose a parsed run (pure: no I/O, no browser); ``step`` focuses on one step."""
     corr = correlate(run)
     diagnosis = diagnose(corr)
     triage = Triage(run=run, corr=corr, diagnosis=diagnosis, facts=diagnosis.facts)

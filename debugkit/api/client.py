@@ -18,7 +18,7 @@ import httpx
 import orjson
 
 from debugkit import __version__
-from debugkit.errors import DebugkitError
+from debugkit.errors import ApiError, ApiUnavailable, AuthError, NotFound
 
 DEFAULT_BASE_URL = "https://api.skyvern.com"
 MAX_RETRY_AFTER = 60.0
@@ -27,24 +27,6 @@ MAX_RETRY_AFTER = 60.0
 AUTH_DETAILS = (
     None, "Invalid credentials", "Auth token is expired", "Not authenticated", "Could not validate credentials",
 )
-
-
-class ApiError(DebugkitError):
-    """The API answered, or failed to answer, in a way that ends the command."""
-
-
-class AuthError(ApiError):
-    pass
-
-
-class ApiUnavailable(ApiError):
-    """The server could not be reached, or kept failing through every retry: try again later."""
-
-    exit_code = 3
-
-
-class NotFound(ApiError):
-    pass
 
 
 class ExpiredUrl(Exception):

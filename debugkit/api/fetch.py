@@ -12,7 +12,7 @@ import contextlib
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,17 +21,15 @@ from typing import Any
 
 import orjson
 
-from debugkit import __version__
 from debugkit.api.client import ApiError, ExpiredUrl, NotFound, SkyvernClient, TransferError
 from debugkit.api.content import extract_member, sniff, unzstd
+from debugkit.constants import ARCHIVE_TYPES, FINAL_STATUSES, RUN_LEVEL_TYPES
 from debugkit.fsutil import write_atomic
+from debugkit.runfolder_layout import FetchManifest, artifact_file_name, find_artifact_file, read_manifest
+from debugkit.runfolder_layout import write_manifest as write_fetch_manifest
 from debugkit.steps import pick_step
 from debugkit.timeutil import parse_time
 
-MANIFEST = "debugkit-fetch.json"
-MANIFEST_SCHEMA = "debugkit.fetch/1"
-ARCHIVE_TYPES = frozenset({"step_archive", "task_archive"})
-RUN_LEVEL_TYPES = frozenset({"har", "browser_console_log", "task_archive", "screenshot_final"})
 DEFAULT_TYPES = frozenset(
     {
         "screenshot_llm",
@@ -59,8 +57,6 @@ DEFAULT_WAIT_S = 30.0  # how long a fetch right after the end waits for them, at
 POLL_S = 1.0
 FRESH_URL_ATTEMPTS = 2
 _WR_IN_URL = re.compile(r"/runs/(wr_[A-Za-z0-9_]+)")
-_SAFE = re.compile(r"[^A-Za-z0-9_.:-]")
-FINAL_STATUSES = frozenset({"timed_out", "failed", "terminated", "completed", "canceled"})
 
 
 @dataclass
@@ -437,32 +433,10 @@ def _stale_network(previous: dict[str, Any] | None, rows: list[dict[str, Any]]) 
 # --- one artifact -----------------------------------------------------------------------------
 
 
-def artifact_file_name(row: dict[str, Any], data_kind: str | None = None) -> str:
-    """``<artifact_id>__<artifact_type>__<storage file name>``, safe for any filesystem path."""
-    artifact_id = _SAFE.sub("_", str(row["artifact_id"]))
-    kind = _SAFE.sub("_", str(row.get("artifact_type") or "unknown"))
-    uri = str(row.get("uri") or "")
-    name = uri.rsplit("/", 1)[-1].split("?", 1)[0] if uri else ""
-    if row.get("bundle_key") and str(row.get("artifact_type")) not in ARCHIVE_TYPES:
-        name = str(row["bundle_key"])
-    name = _SAFE.sub("_", name) or f"{kind}.{data_kind or 'bin'}"
-    if name.endswith(".zst"):
-        name = name[:-4]  # stored decompressed
-    return f"{artifact_id}__{kind}__{name}".lstrip(".")
-
-
-def _existing(out: Path, artifact_id: str) -> Path | None:
-    prefix = _SAFE.sub("_", artifact_id) + "__"
-    for path in (out / "files").glob(prefix + "*"):
-        if not path.name.endswith(".part"):
-            return path
-    return None
-
-
 def _fetch_one(client: SkyvernClient, row: dict[str, Any], out: Path, refresh: bool) -> Outcome:
     artifact_id = row["artifact_id"]
     kind = str(row.get("artifact_type"))
-    existing = _existing(out, artifact_id)
+    existing = find_artifact_file(out, artifact_id)
     if existing is not None and not refresh:
         return Outcome(artifact_id, kind, "cached", None, f"files/{existing.name}", existing.stat().st_size)
     try:
@@ -528,31 +502,20 @@ def _tail(exc: Exception) -> str:
 # --- the manifest -----------------------------------------------------------------------------
 
 
-def read_manifest(out: Path) -> dict[str, Any] | None:
-    try:
-        doc = orjson.loads((out / MANIFEST).read_bytes())
-    except (OSError, orjson.JSONDecodeError):
-        return None
-    return doc if isinstance(doc, dict) and doc.get("schema") == MANIFEST_SCHEMA else None
-
-
 def write_manifest(
     out: Path, report: FetchReport, run: dict[str, Any], artifacts_run_id: str, options: FetchOptions, late: bool
 ) -> None:
     failed = [o for o in report.outcomes if o.status in ("missing", "damaged")]
-    doc = {
-        "schema": MANIFEST_SCHEMA,
-        "tool": {"name": "debugkit", "version": __version__},
-        "run_id": report.run_id,
-        "artifacts_run_id": artifacts_run_id,
-        "run_status": run.get("status"),
-        "fetched_at": datetime.now(UTC).isoformat(),
-        "step": options.step,
-        "types": sorted(options.types) if options.types is not None else None,
-        "complete": not failed and not late and options.step is None,
-        "network_may_be_incomplete": late,
-        "notes": report.notes,
-        "artifacts": {
+    manifest = FetchManifest(
+        run_id=report.run_id,
+        artifacts_run_id=artifacts_run_id,
+        run_status=run.get("status"),
+        step=options.step,
+        types=sorted(options.types) if options.types is not None else None,
+        complete=not failed and not late and options.step is None,
+        network_may_be_incomplete=late,
+        notes=report.notes,
+        artifacts={
             o.artifact_id: {
                 "artifact_type": o.artifact_type,
                 "status": o.status,
@@ -560,17 +523,7 @@ def write_manifest(
                 "file": o.file,
                 "bytes": o.bytes,
             }
-            for o in sorted(report.outcomes, key=lambda o: o.artifact_id)
+            for o in report.outcomes
         },
-    }
-    write_atomic(out / MANIFEST, orjson.dumps(doc, option=orjson.OPT_INDENT_2))
-
-
-def local_copy_is_complete(out: Path, types: Iterable[str] | None) -> bool:
-    """True when a previous fetch left everything a triage needs and nothing can still change."""
-    manifest = read_manifest(out)
-    if not manifest or not manifest.get("complete") or manifest.get("run_status") not in FINAL_STATUSES:
-        return False
-    had = manifest.get("types")
-    want = sorted(types) if types is not None else None
-    return had is None or (want is not None and set(want) <= set(had))
+    )
+    write_fetch_manifest(out, manifest)

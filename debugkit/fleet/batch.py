@@ -20,17 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from debugkit.analysis.causes import category_of
-from debugkit.analysis.triage import Triage, analyse
-from debugkit.api.cache import run_cache_dir
+from debugkit.analysis.triage import Triage
+from debugkit.api.cache import fetch_into_cache
 from debugkit.api.client import SkyvernClient
-from debugkit.api.fetch import DEFAULT_TYPES, FetchOptions, fetch_run, local_copy_is_complete
 from debugkit.errors import DebugkitError, UsageError
 from debugkit.fleet.listing import RunSummary, check_run_id
 from debugkit.fleet.signature import signature_of
-from debugkit.load import load_run
-from debugkit.redaction import redact_run
+from debugkit.pipeline import prepare, read
 from debugkit.report.json_report import triage_document
-from debugkit.sources import open_source
 from debugkit.text import clip
 from debugkit.timeutil import iso
 
@@ -139,14 +136,10 @@ def _listed(client: SkyvernClient, run: RunSummary, options: BatchOptions) -> Fl
     if problem is not None:
         return _failed(run.run_id, FETCH_FAILED, problem, options, listed=run)
     assert options.cache_root is not None
-    folder = run_cache_dir(options.cache_root, client.config.base_url, run.run_id)
     try:
-        if options.refresh or not local_copy_is_complete(folder, DEFAULT_TYPES):
-            fetch_run(
-                client,
-                run.run_id,
-                FetchOptions(out_dir=folder, refresh=options.refresh, wait_seconds=options.wait_seconds),
-            )
+        folder, _ = fetch_into_cache(
+            client, run.run_id, options.cache_root, refresh=options.refresh, wait_seconds=options.wait_seconds
+        )
     except Exception as exc:  # any one run's failure is its row, not the fleet's end
         return _failed(run.run_id, FETCH_FAILED, exc, options, listed=run)
     return _triaged(folder, options, listed=run)
@@ -155,15 +148,14 @@ def _listed(client: SkyvernClient, run: RunSummary, options: BatchOptions) -> Fl
 def _triaged(source: Path, options: BatchOptions, listed: RunSummary | None = None) -> FleetRow:
     name = listed.run_id if listed is not None else str(source)
     try:
-        raw = open_source(source)
-        run = load_run(raw)
+        loaded = read(source)
     except Exception as exc:
         return _failed(name, UNREADABLE, exc, options, listed=listed, source=source)
+    run = loaded.run
     try:
-        run = redact_run(raw, run, api_keys=options.api_keys)[0]
-        t = analyse(run)
+        t = prepare(loaded, api_keys=options.api_keys).analysis  # redacted; elements not located (no Chromium)
         row = _row(t, listed, source)
-        workflow = (raw.run or {}).get("run_request")
+        workflow = (loaded.raw.run or {}).get("run_request")
         if row.workflow_permanent_id is None and isinstance(workflow, dict):
             row.workflow_permanent_id = _text(workflow.get("workflow_id"))
     except Exception as exc:

@@ -10,16 +10,12 @@ runs' reports were written (``--reports DIR``), relative links to those files, p
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
 from datetime import UTC, datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from debugkit import __version__
@@ -27,6 +23,7 @@ from debugkit.analysis.causes import meaning_of
 from debugkit.fleet.batch import FleetRow
 from debugkit.fleet.clusters import OK_CAUSES, Cluster
 from debugkit.fleet.report import Fleet, write_text
+from debugkit.pages import environment, package_css, style_only_csp
 from debugkit.redaction.patterns import redact_text
 from debugkit.text import clip
 
@@ -35,9 +32,9 @@ TEXT_LIMIT = 600
 
 def render_overview(fleet: Fleet, *, page_dir: Path | None = None) -> str:
     """The overview as one HTML document; report links are made relative to ``page_dir``."""
-    css = _css()
+    css = package_css("debugkit.report", "fleet.css")
     context = {
-        "csp": f"default-src 'none'; style-src '{_hash(css)}'; base-uri 'none'; form-action 'none'",
+        "csp": style_only_csp(css),
         "css": Markup(css),
         "version": __version__,
         "title": f"debugkit runs: {len(fleet.rows)} runs, {len(fleet.clusters)} problems",
@@ -47,7 +44,7 @@ def render_overview(fleet: Fleet, *, page_dir: Path | None = None) -> str:
         "clusters": [_cluster(index, cluster, page_dir) for index, cluster in enumerate(fleet.clusters, 1)],
         "run_count": len(fleet.rows),
     }
-    return _environment().get_template("fleet.html.j2").render(context)
+    return environment("debugkit.report").get_template("fleet.html.j2").render(context)
 
 
 def write_overview(fleet: Fleet, path: Path) -> int:
@@ -114,27 +111,3 @@ def _when(value: datetime | None) -> dict[str, str] | None:
     value = value.astimezone(UTC)
     return {"iso": value.isoformat(), "text": value.strftime("%Y-%m-%d %H:%M UTC")}
 
-
-@lru_cache(maxsize=1)
-def _environment() -> Environment:
-    return Environment(
-        loader=PackageLoader("debugkit.report", "templates"),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
-@lru_cache(maxsize=1)
-def _css() -> str:
-    env = _environment()
-    assert env.loader is not None
-    css = env.loader.get_source(env, "fleet.css")[0]
-    if "</style" in css.lower() or "<!--" in css:
-        raise RuntimeError("fleet.css must not contain </style or <!--")
-    return css
-
-
-def _hash(text: str) -> str:
-    return "sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")

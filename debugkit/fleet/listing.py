@@ -23,11 +23,12 @@ from typing import Any
 
 from debugkit.api.cache import looks_like_run_id
 from debugkit.api.client import ApiError, NotFound, SkyvernClient
+from debugkit.constants import FAILED_STATUSES
 from debugkit.errors import UsageError
 from debugkit.timeutil import parse_time
 
 RUN_STATUSES = ("created", "queued", "running", "failed", "terminated", "canceled", "timed_out", "completed", "paused")
-DEFAULT_STATUSES = ("failed", "terminated", "timed_out")
+DEFAULT_STATUSES = FAILED_STATUSES
 DEFAULT_SINCE = "24h"
 DEFAULT_LIMIT = 200
 MAX_PAGE = 100  # the API refuses page > 100

@@ -45,6 +45,7 @@ from typing import Any
 
 from debugkit.locate.model import CoveredBy, RenderedElement, RenderResult
 from debugkit.locate.tiles import MAX_TILES, MIN_MOVE, OVERLAP
+from debugkit.text import clip
 
 CHROMIUM_ENV = "DEBUGKIT_CHROMIUM"
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
@@ -696,5 +697,4 @@ def _close_all() -> None:
 
 
 def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= 200 else text[:199] + "…"
+    return clip(str(exc), 200) or type(exc).__name__

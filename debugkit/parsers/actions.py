@@ -18,6 +18,7 @@ import re
 from typing import Any
 
 from debugkit.model import Action, ActionResult
+from debugkit.text import clip
 from debugkit.timeutil import parse_time
 
 # Upper-case names the model may emit that persist under another name.
@@ -111,7 +112,7 @@ def unusable_llm_answer(data: bytes) -> str | None:
     try:
         json.loads(text)
     except ValueError:
-        return " ".join(content.split())[:120] or "(empty answer)"
+        return clip(content, 120) or "(empty answer)"
     return None
 
 

@@ -6,6 +6,8 @@ from typing import Any
 
 import orjson
 
+from debugkit.text import clip
+
 
 class DamagedArtifact(ValueError):
     """The bytes are not what the artifact type promises; the message is one line."""
@@ -18,14 +20,9 @@ def load_json(data: bytes, what: str) -> Any:
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        raise DamagedArtifact(f"{what} is not valid JSON ({_short(str(exc))})") from None
+        raise DamagedArtifact(f"{what} is not valid JSON ({clip(str(exc), 80)})") from None
 
 
 def decode_text(data: bytes) -> str:
     """Decode UTF-8 text; undecodable bytes are replaced rather than fatal."""
     return data.decode("utf-8", errors="replace")
-
-
-def _short(message: str, limit: int = 80) -> str:
-    message = " ".join(message.split())
-    return message if len(message) <= limit else message[: limit - 1] + "…"

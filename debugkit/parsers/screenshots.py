@@ -14,6 +14,7 @@ import warnings
 from PIL import Image
 
 from debugkit.model import Screenshot
+from debugkit.text import clip
 
 __all__ = ["read_screenshot"]
 
@@ -74,7 +75,7 @@ def _reason(exc: BaseException) -> str:
     elif isinstance(exc, Image.UnidentifiedImageError):
         detail = f"not a {'/'.join(FORMATS)} image"
     else:
-        text = " ".join(str(exc).split())
+        text = clip(str(exc), _REASON_LIMIT)
         kind = "truncated image" if "truncat" in text.lower() else "unreadable image"
         detail = f"{kind}: {text}" if text else f"{kind} ({type(exc).__name__})"
-    return detail if len(detail) <= _REASON_LIMIT else detail[: _REASON_LIMIT - 1] + "…"
+    return clip(detail, _REASON_LIMIT)

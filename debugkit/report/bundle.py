@@ -21,15 +21,15 @@ from typing import Any
 import orjson
 
 from debugkit import __version__
-from debugkit.analysis.triage import Triage, analyse
-from debugkit.errors import DebugkitError
+from debugkit.analysis.triage import Triage
+from debugkit.errors import BundleRefused
 from debugkit.model import RawRun, RunData, StepData
 from debugkit.outputs import write_output
-from debugkit.redaction import RedactionPolicy, Redactor, collect_secrets, redact_run, verify_members
+from debugkit.pipeline import Read, prepare
+from debugkit.redaction import RedactionPolicy, Redactor, verify_members
 from debugkit.redaction.masking import MaskReport, mask_run
-from debugkit.redaction.pipeline import har_bytes, known_api_keys
 from debugkit.report.bundle_members import Member, Members, har_members, reencode_png, step_members
-from debugkit.report.html import locate_for_report, render_html
+from debugkit.report.html import render_html
 from debugkit.report.json_report import triage_document
 from debugkit.report.summary import summary_markdown
 
@@ -43,12 +43,6 @@ NOT_COVERED = (
     "its text) are not recognised in pixels; the local fetch cache (debugkit fetch, triage RUN_ID) is "
     "never redacted"
 )
-
-
-class BundleRefused(DebugkitError):
-    """The fail-closed check found a secret: nothing was written."""
-
-    exit_code = 4
 
 
 def _rank(member: Member) -> int:
@@ -78,14 +72,16 @@ def build_bundle(
     salt: bytes | None = None,
     render: bool = True,
 ) -> BundleResult:
-    """Build, check and write the bundle; raises BundleRefused when a secret would leak."""
-    if redact:
-        shown, redactor, secrets = redact_run(raw, run, policy=policy, api_keys=api_keys or [], salt=salt)
-    else:
-        shown, redactor = run, None
-        secrets = collect_secrets(run, har_bytes(raw), known_api_keys(api_keys or []))
-    triage = analyse(shown)
-    overlays = locate_for_report(triage, render=render)
+    """Build, check and write the bundle; raises BundleRefused when a secret would leak.
+
+    ``run`` is the run as read (not redacted): the bundle goes through the pipeline itself
+    (:func:`debugkit.pipeline.prepare`), with placeholders salted for this bundle alone."""
+    prepared = prepare(
+        Read(raw, run), redact=redact, api_keys=api_keys or [], policy=policy, salt=salt, locate="report",
+        render=render,
+    )
+    shown, redactor, secrets, triage = prepared.run, prepared.redactor, prepared.secrets, prepared.analysis
+    overlays = prepared.overlays
     masks = mask_run(shown, locations=overlays, render=render) if redact else None
     step = _decisive_step(triage)
     built = Members()

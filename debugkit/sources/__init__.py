@@ -14,11 +14,13 @@ import zipfile
 from pathlib import Path
 
 from debugkit.errors import SourceError
-from debugkit.model import RawRun
-from debugkit.sources.archive import read_archive
+from debugkit.model import ArtifactUnavailable, RawRun
+from debugkit.runfolder_layout import FILE_DIRS
+from debugkit.sources.archive import read_step_or_task_archive, refusal_problems, run_folder_prefix
 from debugkit.sources.localstore import find_step_dirs, read_local_storage
-from debugkit.sources.runfolder import FILE_DIRS, is_run_folder, read_run_folder
-from debugkit.sources.zipsafe import one_line
+from debugkit.sources.runfolder import is_run_folder, read_run_folder, read_tree
+from debugkit.sources.tree import ZipTree
+from debugkit.sources.zipsafe import SafeZip, one_line
 
 __all__ = ["open_source", "read_archive", "read_local_storage", "read_run_folder"]
 
@@ -37,7 +39,7 @@ def open_source(path: str | os.PathLike[str]) -> RawRun:
 
 
 def _single_line(message: str) -> str:
-    return " ".join(message.split())
+    return " ".join(message.split())  # folded, never clipped: the message names the path
 
 
 def _open(target: Path) -> RawRun:
@@ -54,6 +56,21 @@ def _open(target: Path) -> RawRun:
     if target.suffix.lower() == ".zip":
         raise SourceError(f"cannot open {target}: not a readable ZIP archive ({EXPECTED})")
     raise SourceError(f"no Skyvern run found in {target}: not a folder or a ZIP archive ({EXPECTED})")
+
+
+def read_archive(path: Path) -> RawRun:
+    """Read a ZIP: a run folder inside it (at its top, or in its single top folder), else a lone
+    step or task archive. Raises SourceError when it is not a readable ZIP or holds none of these."""
+    try:
+        archive = SafeZip.open(path, path.name)
+    except ArtifactUnavailable as exc:
+        raise SourceError(f"cannot open {path}: {exc.reason}; expected a step/task archive ZIP") from exc
+    prefix = run_folder_prefix(archive)
+    if prefix is not None:
+        raw = read_tree(ZipTree(archive, prefix), str(path), "archive")
+        raw.problems[:0] = refusal_problems(archive)
+        return raw
+    return read_step_or_task_archive(path, archive)
 
 
 def _open_dir(target: Path) -> RawRun:

@@ -2,7 +2,9 @@
 
 A step archive holds ``scrape.html``, ``element_tree.json``, ``llm_response_parsed_{i}.json``,
 ``screenshot_llm_{n}.png``, ...; a task archive holds ``har.har``, ``browser_console.log`` and
-``trace.zip``. A ZIP whose top level (or single top folder) is a run folder is read as one.
+``trace.zip``. Which reader a ZIP gets (a run folder inside it, or this one) is decided in
+:func:`debugkit.sources.read_archive`; the run folder reader uses this module for the members of
+its parent archives, never the other way round.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from debugkit.errors import SourceError
-from debugkit.model import ArtifactRef, ArtifactUnavailable, Problem, RawRun
+from debugkit.model import ArtifactRef, Problem, RawRun
 from debugkit.sources.common import (
     STEP_DIR_RE,
     STEP_ID_RE,
@@ -24,7 +26,6 @@ from debugkit.sources.common import (
     guarded,
     index_from_name,
 )
-from debugkit.sources.tree import ZipTree
 from debugkit.sources.zipsafe import SafeZip
 
 FIXED_MEMBERS: dict[str, str] = {
@@ -159,26 +160,8 @@ def _is_task_archive(path: Path, archive: SafeZip) -> bool:
     return bool(known) and all(t in TASK_ARCHIVE_TYPES for t in known)
 
 
-def read_archive(path: Path) -> RawRun:
-    """Read a ZIP: a run folder inside it, a step archive or a task archive.
-
-    Raises SourceError when the file is not a readable ZIP or holds none of these.
-    """
-    from debugkit.sources.runfolder import read_tree  # runfolder imports this module
-
-    try:
-        archive = SafeZip.open(path, path.name)
-    except ArtifactUnavailable as exc:
-        raise SourceError(f"cannot open {path}: {exc.reason}; expected a step/task archive ZIP") from exc
-    prefix = run_folder_prefix(archive)
-    if prefix is not None:
-        raw = read_tree(ZipTree(archive, prefix), str(path), "archive")
-        raw.problems[:0] = refusal_problems(archive)
-        return raw
-    return _read_step_or_task_archive(path, archive)
-
-
-def _read_step_or_task_archive(path: Path, archive: SafeZip) -> RawRun:
+def read_step_or_task_archive(path: Path, archive: SafeZip) -> RawRun:
+    """Read a lone step or task archive (an opened ZIP holding no run folder)."""
     raw = RawRun(source=str(path), kind="archive")
     if not any(member_type(name) for name in archive.names()) and not archive.refused:
         raise SourceError(

@@ -14,8 +14,6 @@ from debugkit.sources.tree import Tree
 from debugkit.sources.zipsafe import one_line
 from debugkit.timeutil import parse_time
 
-ARCHIVE_TYPES = frozenset({"step_archive", "task_archive"})
-
 # {order:02d}_{retry_index}_{step_id}, e.g. 02_0_stp_602253577246922026
 STEP_DIR_RE = re.compile(r"^(?P<order>\d+)_(?P<retry>\d+)_(?P<step_id>stp_[A-Za-z0-9_]+)$")
 TASK_DIR_RE = re.compile(r"^tsk_[A-Za-z0-9_]+$")

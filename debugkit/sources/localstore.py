@@ -14,11 +14,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from debugkit.constants import ARCHIVE_TYPES
 from debugkit.errors import SourceError
 from debugkit.model import ArtifactRef, ArtifactUnavailable, Problem, RawRun
 from debugkit.sources.archive import member_refs
 from debugkit.sources.common import (
-    ARCHIVE_TYPES,
     ARTIFACT_FILE_RE,
     LOG_FILE_RE,
     LOOKS_LIKE_ARTIFACT_RE,

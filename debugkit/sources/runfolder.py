@@ -13,10 +13,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from debugkit.constants import ARCHIVE_TYPES
 from debugkit.model import ArtifactRef, ArtifactUnavailable, Problem, RawRun
+from debugkit.runfolder_layout import FETCH_MANIFEST, FILE_DIRS, artifact_id_of, artifact_outcomes, split_file_name
 from debugkit.sources.archive import refusal_problems
 from debugkit.sources.common import (
-    ARCHIVE_TYPES,
     MISSING,
     guarded,
     index_from_name,
@@ -26,9 +27,6 @@ from debugkit.sources.common import (
 from debugkit.sources.tree import DirTree, Tree
 from debugkit.sources.zipsafe import ZIP_MAGIC, SafeZip
 from debugkit.timeutil import parse_time
-
-FILE_DIRS = ("files", "artifact_files")
-FETCH_MANIFEST = "debugkit-fetch.json"
 
 
 def is_run_folder(path: Path) -> bool:
@@ -87,8 +85,8 @@ def _file_index(tree: Tree) -> dict[str, str]:
     index: dict[str, str] = {}
     for folder in FILE_DIRS:
         for name in tree.list(folder):
-            artifact_id, sep, _rest = name.partition("__")
-            if sep and artifact_id not in index:
+            artifact_id = artifact_id_of(name)
+            if artifact_id is not None and artifact_id not in index:
                 index[artifact_id] = f"{folder}/{name}"
     return index
 
@@ -97,8 +95,8 @@ def _refs_from_file_names(tree: Tree) -> list[ArtifactRef]:
     """Without artifacts.json, refs from ``<id>__<type>__<name>`` file names (step unknown)."""
     refs = []
     for artifact_id, rel in sorted(_file_index(tree).items()):
-        parts = rel.split("/", 1)[1].split("__", 2)
-        if len(parts) < 3 or parts[1] in ARCHIVE_TYPES:
+        parts = split_file_name(rel.split("/", 1)[1])
+        if parts is None or parts[1] in ARCHIVE_TYPES:
             continue
         refs.append(
             ArtifactRef(
@@ -222,11 +220,7 @@ class _ArtifactReader:
 
 def _fetch_outcomes(tree: Tree) -> dict[str, dict[str, Any]]:
     """What ``debugkit fetch`` recorded per artifact (why one is absent), if it wrote a manifest."""
-    value = load_json(tree, FETCH_MANIFEST, [])
-    artifacts = value.get("artifacts") if isinstance(value, dict) else None
-    if not isinstance(artifacts, dict):
-        return {}
-    return {str(k): v for k, v in artifacts.items() if isinstance(v, dict) and isinstance(v.get("status"), str)}
+    return artifact_outcomes(load_json(tree, FETCH_MANIFEST, []))
 
 
 def _member(archive: SafeZip, bundle_key: str) -> bytes:

@@ -1,0 +1,116 @@
+"""The one pipeline every output runs: read a source, redact it, analyse it, place its elements.
+
+::
+
+    path ──open_source──> RawRun ──load_run──> RunData ──redact_run──> RunData (shown)
+         ──analyse──> analysis.Triage ──locate──> where each chosen element was on the screenshots
+
+:func:`read` is the first two stages, :func:`prepare` the rest. The public API
+(:func:`debugkit.triage`), every CLI command, the support bundle, ``debugkit runs`` and
+``debugkit serve`` go through these two functions; none assembles the chain itself.
+
+Reading fails with :class:`~debugkit.errors.SourceError` (one line) for a source that cannot be read
+at all; damaged pieces of a readable run become ``run.problems``. Analysis never does I/O; locating
+may start headless Chromium (``render=True``) and never raises for a missing browser: the location
+says why.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from debugkit.analysis.triage import Triage as Analysis
+from debugkit.analysis.triage import analyse
+from debugkit.load import load_run
+from debugkit.model import RawRun, RunData
+from debugkit.redaction import RedactionPolicy, Redactor, Secret, redact_run
+from debugkit.sources import open_source
+
+if TYPE_CHECKING:
+    from debugkit.locate.report import Overlays
+
+# Which elements to place on the screenshots:
+#   none      nothing (``location`` stays null)
+#   decisive  the steps of the decisive and the failing action (what the terminal shows; fastest)
+#   all       every action of every shown step (``triage --json``)
+#   report    every action, plus every interactable element's box for the report's "element numbers"
+#             overlay (one re-render per step; the actions' locations are the same as "all")
+Locate = Literal["none", "decisive", "all", "report"]
+
+
+@dataclass
+class Read:
+    """A source as read: its raw pieces and the parsed run, never redacted."""
+
+    raw: RawRun
+    run: RunData
+
+
+@dataclass
+class Prepared:
+    """A run ready for every output: the run as shown (redacted unless asked not to) and its analysis."""
+
+    raw: RawRun
+    read: RunData  # as read: never redacted (the bundle redacts its members itself)
+    run: RunData  # what outputs show: ``read`` with every secret replaced, unless redact=False
+    analysis: Analysis
+    redacted: bool
+    redactor: Redactor | None = None  # redacts more members the same way (the bundle's HAR, prompts)
+    secrets: list[Secret] = field(default_factory=list)  # every secret value found (the bundle's check)
+    overlays: Overlays | None = None  # with locate="report": per step, every element to number
+
+
+def read(source: str | os.PathLike[str]) -> Read:
+    """Open a run folder, a storage tree or an archive ZIP and parse it (``SourceError`` if unreadable)."""
+    raw = open_source(source)
+    return Read(raw=raw, run=load_run(raw))
+
+
+def prepare(
+    source: Read,
+    *,
+    step: str | None = None,
+    redact: bool = True,
+    api_keys: Iterable[str | None] = (),
+    policy: RedactionPolicy | None = None,
+    salt: bytes | None = None,
+    locate: Locate = "none",
+    render: bool = True,
+) -> Prepared:
+    """Redact (unless ``redact=False``), analyse, and place elements as ``locate`` says.
+
+    ``step`` focuses the analysis on one step (``stp_...``, an order ``2``, or ``2.1``; a
+    ``UsageError`` names the steps there are when it matches none). ``api_keys`` are redacted
+    wherever they appear (``$SKYVERN_API_KEY`` always is). ``policy`` and ``salt`` shape the
+    placeholders (the bundle salts each one anew). ``render=False`` never starts Chromium.
+    """
+    redactor: Redactor | None = None
+    secrets: list[Secret] = []
+    shown = source.run
+    if redact:
+        shown, redactor, secrets = redact_run(source.raw, source.run, policy=policy, api_keys=api_keys, salt=salt)
+    analysis = analyse(shown, step=step)
+    analysis.show_secrets = not redact
+    prepared = Prepared(
+        raw=source.raw, read=source.run, run=shown, analysis=analysis, redacted=redact, redactor=redactor,
+        secrets=secrets,
+    )
+    prepared.overlays = place(analysis, locate, render=render)
+    return prepared
+
+
+def place(analysis: Analysis, locate: Locate, *, render: bool = True) -> Overlays | None:
+    """Fill ``analysis.locations`` as ``locate`` says; the report's overlays for ``"report"``."""
+    if locate == "none":
+        return None
+    if locate == "report":
+        from debugkit.locate.report import locate_for_report
+
+        return locate_for_report(analysis, render=render)
+    from debugkit.locate import locate_triage
+
+    locate_triage(analysis, render=render, decisive_only=locate == "decisive")
+    return None
