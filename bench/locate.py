@@ -32,8 +32,9 @@ sys.path.insert(0, str(ROOT))
 from debugkit.load import load_run  # noqa: E402
 from debugkit.locate import Renderer, locate_step, locate_steps  # noqa: E402
 from debugkit.locate.onscreen import clear_cache as clear_reads  # noqa: E402
-from debugkit.locate.render import unavailable_reason  # noqa: E402
+from debugkit.locate.render import shared_renderer, unavailable_reason  # noqa: E402
 from debugkit.locate.tiles import iou  # noqa: E402
+from debugkit.pipeline import place, prepare, read  # noqa: E402
 from debugkit.sources import open_source  # noqa: E402
 
 TARGET_SHARE = 0.95
@@ -153,6 +154,38 @@ def report_rows(args: argparse.Namespace) -> None:
         seconds = statistics.median(samples)
         first = first or seconds
         print(f"{pages:>5} {workers:>7} {seconds:>8.2f} {seconds / len(steps):>7.3f} {first / seconds:>6.2f}x")
+    run_rows(args, folders)
+
+
+def run_rows(args: argparse.Namespace, folders: list[Path]) -> None:
+    """Each run with several steps as the commands locate it, through the pipeline and the shared browser
+    (started before, untimed): ``report`` (every step, every interactable element) against ``triage`` in the
+    terminal (the steps it shows: the decisive and the failing action's). Median of ``--runs``."""
+    print()
+    print("per run, as the commands locate it (shared browser, default pages and workers)")
+    print(f"{'run':<28} {'steps':>5} {'report s':>9} {'s/step':>7} {'triage steps':>12} {'triage s':>9}")
+    shared_renderer()._ensure()
+    for folder in folders:
+        prepared = prepare(read(folder), locate="none")
+        steps = [view for view in prepared.analysis.steps if view.actions]
+        if len(steps) < 2:
+            continue
+        timings = {}
+        for locate in ("report", "decisive"):
+            samples = []
+            for _ in range(args.runs):
+                shared_renderer().clear_cache()
+                clear_reads()
+                prepared.analysis.locations.clear()
+                started = time.perf_counter()
+                place(prepared.analysis, locate)
+                samples.append(time.perf_counter() - started)
+            timings[locate] = statistics.median(samples)
+        shown = len({step_id for step_id, _ in prepared.analysis.locations})
+        print(
+            f"{folder.name:<28} {len(steps):>5} {timings['report']:>9.2f} {timings['report'] / len(steps):>7.2f} "
+            f"{shown:>12} {timings['decisive']:>9.2f}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -161,7 +194,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--real", type=Path, default=ROOT / "fixtures" / "real")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--only", action="append", default=[], help="pages whose name contains this (repeatable)")
-    parser.add_argument("--report", action="store_true", help="also time locating whole runs, one vs several pages")
+    parser.add_argument(
+        "--report",
+        action="store_true",
+        help="also time locating whole runs: one vs several pages; each run as report and triage locate it",
+    )
     args = parser.parse_args(argv)
     reason = unavailable_reason()
     if reason:
