@@ -19,9 +19,10 @@ The scrape is untrusted page content, so:
 
 One browser per process is started on first use and reused for every step of every run
 (:func:`shared_renderer`), driven by Playwright's async API on a thread of its own, with up to
-:data:`PAGES` scrapes rendered at once in pages of the same browser; :func:`measure_scrape` (blocking) and
-:func:`submit_scrape` (a future) are the entry points. Whatever prevents rendering (no playwright package, no
-Chromium, a launch failure, a timeout) raises :class:`RenderUnavailable` with a one-line reason.
+:data:`PAGES` scrapes rendered at once in pages of the same browser (one fewer than the CPUs, 1 to 3);
+:func:`measure_scrape` (blocking) and :func:`submit_scrape` (a future) are the entry points. Whatever prevents
+rendering (no playwright package, no Chromium, a launch failure, a timeout) raises :class:`RenderUnavailable` with
+a one-line reason.
 """
 
 from __future__ import annotations
@@ -64,7 +65,20 @@ CHROMIUM_ARGS = [
 ]
 DEFAULT_VIEWPORT = (1920, 1080)  # Skyvern's default; callers pass the screenshot's size when they have it
 TIMEOUT_MS = 15_000
-PAGES = 3  # scrapes rendered at once by one browser (pages of one context)
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+# Scrapes rendered at once by one browser (pages of one context): one fewer than the CPUs this process may use,
+# 1 to 3. Rendering is CPU-bound in Chromium's renderer processes, and the steps already rendered are placed
+# meanwhile (two threads, Tesseract): on 2 CPUs a second page rendered the bench's 52 scrapes no sooner and a
+# third later (bench/locate.py --report).
+PAGES = max(1, min(3, _cpus() - 1))
 _CACHE_SIZE = 8
 _TEXT_LIMIT = 120
 
