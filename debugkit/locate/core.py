@@ -34,6 +34,7 @@ from debugkit.steps import pick_step
 MAX_CONFIDENCE_RENDERED = 0.95
 WORKERS = 2  # steps located at once (the screenshot search and the pixel checks of one step use one core)
 MAX_SEARCHES = 24  # full pixel searches per step for elements nobody chose (chosen ones always get one)
+_STYLESHEET = re.compile(r"""<link\b[^>]*\brel\s*=\s*["']?stylesheet\b""", re.IGNORECASE)
 _UNIQUE_ID = re.compile(r"""\bunique_id\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.IGNORECASE)
 
 
@@ -149,6 +150,12 @@ class StepLocator:
                     regions.append(self.onscreen.shadow_region(host))
             elif self.in_scrape(element_id):
                 in_main.append(element_id)
+        if in_main and self.shots and _STYLESHEET.search(self.step.html_scrape.text):
+            # The scrape links a stylesheet it does not hold (page.content() keeps the <link> only): its re-render
+            # will likely not look like the screenshots, and the set's first tile is then among those read. It is
+            # read now, while the browser renders, rather than after.
+            index, shot = self.shots[0]
+            self.onscreen.prefetch(index, (0, 0, shot.width, shot.height))
         if in_main:
             regions += self.onscreen.likely_regions(in_main)
         for region in regions:
