@@ -150,10 +150,10 @@ class StepLocator:
                     regions.append(self.onscreen.shadow_region(host))
             elif self.in_scrape(element_id):
                 in_main.append(element_id)
-        if in_main and self.shots and _STYLESHEET.search(self.step.html_scrape.text):
+        if in_main and len(self.shots) == 1 and _STYLESHEET.search(self.step.html_scrape.text):
             # The scrape links a stylesheet it does not hold (page.content() keeps the <link> only): its re-render
-            # will likely not look like the screenshots, and the set's first tile is then among those read. It is
-            # read now, while the browser renders, rather than after.
+            # will likely not look like the screenshot, which is then read whole. A set of one screenshot is read
+            # now, while the browser renders, rather than after (of several, only the likely tiles are read).
             index, shot = self.shots[0]
             self.onscreen.prefetch(index, (0, 0, shot.width, shot.height))
         if in_main:
