@@ -26,6 +26,7 @@ from debugkit.locate.core import (
     interactable_ids,
     locate_actions,
     locate_step,
+    locate_steps,
     page_url_of,
     screenshot_set,
 )
@@ -34,7 +35,6 @@ from debugkit.locate.model import (
     EXACT,
     FRAME_EXACT,
     FRAME_SCREEN,
-    FRAME_TREE,
     LEGACY,
     METHODS,
     RENDERED,
@@ -43,13 +43,12 @@ from debugkit.locate.model import (
     Location,
     RenderResult,
 )
-from debugkit.locate.render import Renderer, RenderUnavailable, measure_scrape, shutdown
+from debugkit.locate.render import Renderer, RenderUnavailable, measure_scrape, shutdown, submit_scrape
 
 __all__ = [
     "EXACT",
     "FRAME_EXACT",
     "FRAME_SCREEN",
-    "FRAME_TREE",
     "LEGACY",
     "METHODS",
     "RENDERED",
@@ -70,12 +69,14 @@ __all__ = [
     "locate_triage",
     "locate_actions",
     "locate_step",
+    "locate_steps",
     "measure_scrape",
     "overlay_items",
     "page_url_of",
     "render_annotated",
     "screenshot_set",
     "shutdown",
+    "submit_scrape",
 ]
 
 
@@ -85,8 +86,8 @@ def locate_triage(triage: Triage, *, render: bool = True, decisive_only: bool = 
     ``decisive_only``: just the steps the terminal shows: the decisive action's and the failing action's.
     """
     shown = {id(v.step) for v in (triage.diagnosis.decisive, triage.diagnosis.failing.view) if v is not None}
-    for view in triage.steps:
-        if not view.actions or (decisive_only and id(view.step) not in shown):
-            continue
-        for index, location in locate_actions(view.step, render=render).items():
+    views = [v for v in triage.steps if v.actions and not (decisive_only and id(v.step) not in shown)]
+    found = locate_steps([view.step for view in views], render=render)  # all steps at once, one browser
+    for view, located in zip(views, found, strict=True):
+        for index, location in locate_actions(view.step, located, render=render).items():
             triage.locations[(view.step.step_id, index)] = location

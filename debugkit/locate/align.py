@@ -8,7 +8,8 @@ around it) out of the re-render and compare it with the tile at the mapped posit
   an image did not load, a font differs in height): the box is moved by that offset;
 * they disagree and nothing nearby matches: the box stays, with a low confidence.
 
-Pure Pillow; images in, numbers out. A template with too little detail (a blank area) confirms nothing.
+Pillow, with OpenCV's template matching for the search when it is installed; images in, numbers out. A
+template with too little detail (a blank area) confirms nothing.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import io
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 from PIL import Image, ImageChops, ImageStat
 
@@ -26,6 +28,8 @@ SEARCH_X = 24
 COARSE = 4
 MATCH = 3.0  # mean absolute grey-level difference that counts as the same pixels
 MIN_DETAIL = 4.0  # standard deviation a template needs to say anything
+MIN_VEIL, MAX_VEIL = 0.15, 0.9  # how much of the page's contrast a backdrop may leave
+FAST_CANDIDATES = 5  # best places by squared difference whose mean absolute difference is measured
 
 
 @dataclass
@@ -38,6 +42,7 @@ class Alignment:
     dy: int = 0
     moved_score: float | None = None  # the difference after the move
     ring_matched: bool = False  # the surroundings match though the inside differs (typed text, state)
+    dimmed: bool = False  # the same pixels, darkened or tinted evenly: seen through a backdrop the re-render lacks
 
     @property
     def matched(self) -> bool:
@@ -114,12 +119,25 @@ def align(
     ring = _ring_score(template, tile, base_x, base_y, (round(x) - left, round(y) - top, round(w), round(h)))
     if ring is not None and ring <= MATCH:
         return Alignment(checked=True, score=here, ring_matched=True)
+    if _dimmed(template, tile, base_x, base_y):
+        return Alignment(checked=True, score=here, dimmed=True)
     for dx, dy in hints or []:
         value = score(dx, dy)
         if value is not None and value <= MATCH and value < here / 3:
             return Alignment(checked=True, score=here, dx=dx, dy=dy, moved_score=value)
     if not search:
         return Alignment(checked=True, score=here)
+    found = _search_fast(template, tile, base_x, base_y)
+    if found is None:
+        found = _search_slow(score, here)
+    value, dx, dy = found
+    if value <= MATCH and value < here / 3:
+        return Alignment(checked=True, score=here, dx=dx, dy=dy, moved_score=value)
+    return Alignment(checked=True, score=here)
+
+
+def _search_slow(score: Any, here: float) -> tuple[float, int, int]:
+    """The best move by trying every position (coarse, then fine): Pillow only."""
     best: tuple[float, int, int] = (here, 0, 0)
     for dy in range(-SEARCH_Y, SEARCH_Y + 1, COARSE):
         for dx in range(-SEARCH_X, SEARCH_X + 1, COARSE * 2):
@@ -132,10 +150,58 @@ def align(
             value = score(dx, dy)
             if value is not None and value < best[0] - 1e-9:
                 best = (value, dx, dy)
-    value, dx, dy = best
-    if value <= MATCH and value < here / 3:
-        return Alignment(checked=True, score=here, dx=dx, dy=dy, moved_score=value)
-    return Alignment(checked=True, score=here)
+    return best
+
+
+def _search_fast(template: Image.Image, tile: Image.Image, base_x: int, base_y: int) -> tuple[float, int, int] | None:
+    """The best move within the search window, by OpenCV's template matching (sum of squared differences, one
+    pass over every position), then the mean absolute difference of the best few places. None without OpenCV, or
+    when the template does not lie inside the tile at its mapped place (the Pillow search handles that)."""
+    try:
+        import cv2
+        import numpy as np
+    except ImportError:
+        return None
+    if base_x < 0 or base_y < 0 or base_x + template.width > tile.width or base_y + template.height > tile.height:
+        return None
+    left, top = max(0, base_x - SEARCH_X), max(0, base_y - SEARCH_Y)
+    right = min(tile.width, base_x + template.width + SEARCH_X)
+    bottom = min(tile.height, base_y + template.height + SEARCH_Y)
+    window = np.asarray(tile.crop((left, top, right, bottom)), dtype=np.float32)
+    pattern = np.asarray(template, dtype=np.float32)
+    squared = cv2.matchTemplate(window, pattern, cv2.TM_SQDIFF)
+    candidates = np.argsort(squared, axis=None)[:FAST_CANDIDATES]
+    best: tuple[float, int, int] | None = None
+    rows, cols = squared.shape
+    for flat in candidates:
+        y, x = divmod(int(flat), cols)
+        part = window[y : y + pattern.shape[0], x : x + pattern.shape[1]]
+        value = float(np.abs(part - pattern).mean())
+        if best is None or value < best[0] - 1e-9:
+            best = (value, x + left - base_x, y + top - base_y)
+    return best
+
+
+def _dimmed(template: Image.Image, tile: Image.Image, tx: int, ty: int) -> bool:
+    """Whether the tile shows the template's pixels under an even veil: ``tile = a * render + b`` with ``a`` well
+    below 1 (a translucent backdrop, as under a dialog; the re-render's full-page picture shows fixed layers only
+    at the top of the page), fitted by least squares, leaving no more than :data:`MATCH` grey levels of error."""
+    if tx < 0 or ty < 0 or tx + template.width > tile.width or ty + template.height > tile.height:
+        return False
+    try:
+        import numpy as np
+    except ImportError:
+        return False
+    ours = np.asarray(template, dtype=np.float32).ravel()
+    theirs = np.asarray(tile.crop((tx, ty, tx + template.width, ty + template.height)), dtype=np.float32).ravel()
+    spread = float(ours.var())
+    if spread < MIN_DETAIL**2:
+        return False
+    scale = float(((ours - ours.mean()) * (theirs - theirs.mean())).mean()) / spread
+    if not MIN_VEIL <= scale <= MAX_VEIL:
+        return False
+    shift = float(theirs.mean()) - scale * float(ours.mean())
+    return float(np.abs(theirs - (scale * ours + shift)).mean()) <= MATCH
 
 
 def _ring_score(

@@ -15,21 +15,26 @@ Chromium, ...); nothing here raises for a bad step.
 from __future__ import annotations
 
 import re
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from PIL import Image
 
 from debugkit.locate import align as align_mod
 from debugkit.locate import exact, legacy, overlap
-from debugkit.locate.model import EXACT, LEGACY, RENDERED, Location, RenderResult
+from debugkit.locate.model import EXACT, FRAME_EXACT, LEGACY, RENDERED, Location, RenderResult
 from debugkit.locate.onscreen import OnScreen
-from debugkit.locate.render import Renderer, RenderUnavailable, measure_scrape
+from debugkit.locate.onscreen import unavailable_reason as onscreen_unavailable
+from debugkit.locate.render import Renderer, RenderUnavailable, shared_pages, submit_scrape
 from debugkit.locate.tiles import MAX_TILES, TileSet, also_on, iou, offsets_from_shifts, place, rule_offsets
 from debugkit.model import Action, Element, RunData, Screenshot, StepData
 from debugkit.steps import pick_step
 
 MAX_CONFIDENCE_RENDERED = 0.95
+WORKERS = 2  # steps located at once (the screenshot search and the pixel checks of one step use one core)
 MAX_SEARCHES = 24  # full pixel searches per step for elements nobody chose (chosen ones always get one)
+_STYLESHEET = re.compile(r"""<link\b[^>]*\brel\s*=\s*["']?stylesheet\b""", re.IGNORECASE)
 _UNIQUE_ID = re.compile(r"""\bunique_id\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.IGNORECASE)
 
 
@@ -90,11 +95,13 @@ class StepLocator:
         self._render: RenderResult | None = None
         self._render_error: str | None = None
         self._rendered = False
+        self._render_future: Future[RenderResult] | None = None
         self._tiles: TileSet | None = None
         self._tiles_height: float | None = None
         self._rgb: dict[int, Image.Image | None] = {}  # each screenshot decoded once, when first needed
         self._grey: dict[int, Image.Image | None] = {}
         self._legacy_present: bool | None = None
+        self._id_scheme: str | None = None  # "" once known to be none
         self._placed: dict[str, tuple[tuple[float, float, float, float], float]] = {}  # doc box (moved), offset
         self.onscreen = OnScreen(self)
         self._render_grey: Image.Image | None = None
@@ -104,8 +111,62 @@ class StepLocator:
         self._moves: list[tuple[int, int]] = []  # moves found so far: likely for neighbours too
         self._searches = 0
         self.chosen = set(chosen_ids(step))
+        self._locations: dict[str, Location] = {}
 
     # --- shared, lazily computed pieces ----------------------------------------------------
+
+    def start(self) -> StepLocator:
+        """Start the re-render now, without waiting (the browser renders several steps' scrapes at once, while
+        this thread decodes screenshots); :meth:`render` collects it. Nothing starts when rendering is off, or
+        when nothing of the scrape is wanted."""
+        ready = self.step.html_scrape is not None and self.viewport is not None
+        if ready and self.render_enabled and self._render_future is None and self._render is None:
+            self._render_future = submit_scrape(
+                    self.step.html_scrape.text, page_url_of(self.step), self.viewport, renderer=self.renderer
+                )
+        return self
+
+    def prefetch(self, wanted: list[str]) -> None:
+        """Start reading the screenshot regions ``wanted`` will need, all at once (Tesseract runs as processes of
+        its own): each iframe's content box, the strip below each shadow host, and, when the re-render does not
+        look like the screenshot, the tiles the page's elements most likely sit on."""
+        if not self.render_enabled or self.step.html_scrape is None or onscreen_unavailable() is not None:
+            return
+        elements = self.step.elements or {}
+        regions: list[tuple[int, tuple[int, int, int, int]] | None] = []
+        done: set[str] = set()
+        in_main: list[str] = []
+        for element_id in wanted:
+            element = elements.get(element_id)
+            host = element.raw.get("shadowHost") if element is not None and isinstance(element.raw, dict) else None
+            if element is not None and element.frame_chain:
+                outer = element.frame_chain[0]
+                if outer not in done and self.in_scrape(outer):
+                    done.add(outer)
+                    regions.append(self.onscreen.frame_region(outer))
+            elif element is not None and not element.xpath and isinstance(host, str):
+                if host not in done and self.in_scrape(host):
+                    done.add(host)
+                    regions.append(self.onscreen.shadow_region(host))
+            elif self.in_scrape(element_id):
+                in_main.append(element_id)
+        if in_main and len(self.shots) == 1 and _STYLESHEET.search(self.step.html_scrape.text):
+            # The scrape links a stylesheet it does not hold (page.content() keeps the <link> only): its re-render
+            # will likely not look like the screenshot, which is then read whole. A set of one screenshot is read
+            # now, while the browser renders, rather than after (of several, only the likely tiles are read).
+            index, shot = self.shots[0]
+            self.onscreen.prefetch(index, (0, 0, shot.width, shot.height))
+        if in_main:
+            regions += self.onscreen.likely_regions(in_main)
+        for region in regions:
+            if region is not None:
+                self.onscreen.prefetch(*region)
+
+    def needs_render(self, element_id: str) -> bool:
+        """Whether placing ``element_id`` will likely re-render the scrape (it is in it, or in an iframe or shadow
+        root placed through its host)."""
+        element = (self.step.elements or {}).get(element_id)
+        return self.in_scrape(element_id) or (element is not None and (bool(element.frame_chain) or not element.xpath))
 
     def render(self) -> RenderResult:
         """The re-rendered scrape (raises RenderUnavailable with the reason)."""
@@ -116,9 +177,9 @@ class StepLocator:
                     raise RenderUnavailable("no html_scrape for this step")
                 if self.viewport is None:
                     raise RenderUnavailable("no readable screenshot_llm for this step")
-                self._render = measure_scrape(
-                    self.step.html_scrape.text, page_url_of(self.step), self.viewport, renderer=self.renderer
-                )
+                self.start()
+                assert self._render_future is not None
+                self._render = self._render_future.result()
             except RenderUnavailable as exc:
                 self._render_error = exc.reason
         if self._render is None:
@@ -201,19 +262,34 @@ class StepLocator:
     def legacy_boxes(self, index: int) -> list[tuple[int, int, int, int]]:
         if index not in self._legacy:
             image = self.rgb(index)
-            found = legacy.find_boxes(image) if image is not None else legacy.Overlay([])
+            tolerant = self.id_scheme() in legacy.LEGACY_IDS
+            found = legacy.find_boxes(image, tolerant=tolerant) if image is not None else legacy.Overlay([])
             self._legacy[index] = found.boxes if found.present else []
         return self._legacy[index]
 
-    def legacy_present(self) -> bool:
-        """Whether the screenshots carry Skyvern's own overlay (v1.0.41 and earlier).
+    def id_scheme(self) -> str | None:
+        """Skyvern's element-id scheme of this step (:func:`debugkit.locate.legacy.id_scheme`)."""
+        if self._id_scheme is None:
+            elements = self.step.elements or {}
+            ids = list(elements) or sorted(self.step.scrape_ids or ()) or chosen_ids(self.step)
+            main = [i for i, e in elements.items() if not e.frame_chain]
+            self._id_scheme = legacy.id_scheme(ids, main) or ""
+        return self._id_scheme or None
 
-        Only the set's first tile is examined (a run's version does not change within a step, and every
-        tile of an overlaid set carries boxes); the others only when it does.
-        """
+    def legacy_present(self) -> bool:
+        """Whether the screenshots carry Skyvern's own overlay (v1.0.41 and earlier), keyed to the ids: a step
+        with legacy ids (numeric, random) is looked at on every tile of the set; one with frame-coded ids (which
+        v0.1.58 to v1.0.41 gave as well) on the set's first tile only (a run's version does not change within a
+        step, and every tile of an overlaid set carries boxes)."""
         if self._legacy_present is None:
             tiles = self.tiles()
-            self._legacy_present = bool(tiles) and bool(self.legacy_boxes(tiles.indices[0]))
+            if not tiles:
+                indices = [i for i, _ in self.shots[:1]]
+            elif self.id_scheme() in legacy.LEGACY_IDS:
+                indices = list(tiles.indices)
+            else:
+                indices = tiles.indices[:1]
+            self._legacy_present = any(self.legacy_boxes(i) for i in indices)
         return self._legacy_present
 
     def raw_element(self, element_id: str) -> dict[str, Any] | None:
@@ -229,6 +305,13 @@ class StepLocator:
     # --- one element --------------------------------------------------------------------------
 
     def locate(self, element_id: str) -> Location:
+        """Where ``element_id`` was (computed once per step: an iframe's own place serves all its elements)."""
+        found = self._locations.get(element_id)
+        if found is None:
+            found = self._locations[element_id] = self._locate(element_id)
+        return found
+
+    def _locate(self, element_id: str) -> Location:
         step = self.step
         element = (step.elements or {}).get(element_id)
         located = self._exact(element_id, element)
@@ -312,6 +395,8 @@ class StepLocator:
         if not tiles.offsets_checked:
             how += "; tile offsets from the documented scroll rule"
         location = Location(EXACT, tiles.indices[placed.position], placed.box, confidence, how)
+        if element is not None and element.frame_chain:
+            location.frame_method = FRAME_EXACT
         location.others = also_on(box, tiles, placed.position)
         return location
 
@@ -332,7 +417,17 @@ class StepLocator:
             # boxes say little. Find the element on the screenshot first.
             found = self.onscreen.in_main(element_id, rendered, tiles, placed.position if placed else 0)
             if found is not None:
-                return found
+                return self._snap_to_legacy(found)
+            if measured.covered_by is not None and measured.covered_by.fixed:
+                # Under an overlay, and the re-render's box means little: nothing to point at on the screenshot.
+                hidden = Location.unknown(
+                    f"{element_id} is not to be seen on the screenshot: at its centre it is covered by "
+                    f"{measured.covered_by.describe()} (in the re-render), and its text or shape is not on the "
+                    f"screenshot; the page's {rendered.blocked_stylesheets} stylesheet(s) are not in the scrape, so "
+                    "the re-render's box does not fit the screenshot"
+                )
+                hidden.covered_by = measured.covered_by
+                return hidden
         if placed is None:
             return Location.unknown(
                 f"{element_id} lies below the {len(tiles.indices)} screenshot(s) taken (Skyvern takes at most 10)"
@@ -345,6 +440,7 @@ class StepLocator:
         inside = placed.inside
         doc_box = measured.box
         check = self._check_pixels(element_id, measured.box, measured.fixed, tiles, placed.position)
+        checked = False  # the box confirmed against the screenshot's pixels
         if check is None or not check.checked:
             confidence *= 0.85
             notes.append("too little detail to check against the screenshot")
@@ -355,21 +451,30 @@ class StepLocator:
                 placed, box, inside, doc_box = again, again.box, again.inside, moved
                 tile_index = tiles.indices[again.position]
                 confidence = 0.85
+                checked = True
                 notes.append(f"moved {_signed(check.dx)}, {_signed(check.dy)} px to where the screenshot shows it")
             else:
                 confidence *= 0.5
                 notes.append("the screenshot shows it elsewhere, off this screenshot")
         elif check.matched:
+            checked = True
             notes.append("matches the screenshot's pixels")
         elif check.ring_matched:
             confidence = 0.85
+            checked = True
             notes.append("its surroundings match the screenshot; its inside differs (typed text or a changed state)")
+        elif check.dimmed:
+            checked = True
+            notes.append("matches the screenshot's pixels seen through a backdrop (a dialog's overlay dims the page)")
+        elif self.onscreen.shape_at(tile_index, box):
+            confidence = 0.85
+            checked = True
+            notes.append("a box of its shape is on the screenshot there; its pixels differ (a focus ring, a state)")
         else:
-            found = None
-            if not self.legacy_present():
-                found = self.onscreen.in_main(element_id, rendered, tiles, placed.position)
+            found = self.onscreen.in_main(element_id, rendered, tiles, placed.position)
             if found is not None and (found.tile != tile_index or iou(found.box, box) < 0.3):
-                return found  # the screenshot shows it elsewhere
+                return self._snap_to_legacy(found)  # the screenshot shows it elsewhere
+            checked = found is not None
             confidence *= 0.5 if found is None else 0.8
             notes.append(
                 "the screenshot looks different there"
@@ -388,7 +493,7 @@ class StepLocator:
             else:
                 confidence *= 0.9
                 notes.append("scroll offsets from the documented rule")
-        if rendered.blocked_stylesheets and not (check and (check.matched or check.ring_matched)):
+        if rendered.blocked_stylesheets and not checked:
             confidence *= 0.85
             notes.append(f"{rendered.blocked_stylesheets} stylesheet(s) could not load")
         tree_text = (element.text or "").strip() if element is not None else ""
@@ -401,6 +506,7 @@ class StepLocator:
             RENDERED, tile_index, box, round(min(confidence, MAX_CONFIDENCE_RENDERED), 2), "; ".join(notes)
         )
         location.covered_by = measured.covered_by
+        location.checked = checked
         location.others = also_on(doc_box, tiles, placed.position, fixed=measured.fixed)
         self._placed[element_id] = (doc_box, 0.0 if measured.fixed else tiles.offsets[placed.position])
         return self._snap_to_legacy(location)
@@ -417,7 +523,7 @@ class StepLocator:
         result = align_mod.align(
             render_image, tile_image, doc_box, (doc_box[0], doc_box[1] - offset), hints=self._moves[:4], search=search
         )
-        if result.checked and not result.matched and not result.ring_matched and search:
+        if result.checked and not (result.matched or result.ring_matched or result.dimmed) and search:
             self._searches += element_id not in self.chosen
         if result.moved:
             move = (result.dx, result.dy)
@@ -451,7 +557,8 @@ class StepLocator:
             box,
             round(min(0.95, 0.6 + 0.4 * score), 2),
             "the screenshot carries Skyvern's own boxes (v1.0.41 or earlier); this is the drawn box that fits "
-            "the re-rendered element",
+            + ("the re-rendered element" if location.method == RENDERED else "where its text or shape was found"),
+            checked=True,
         )
         snapped.others = others
         return snapped
@@ -490,11 +597,54 @@ def locate_step(
     renderer: Renderer | None = None,
 ) -> dict[str, Location]:
     """Where each chosen element (and, with ``include_all``, every interactable one) was on the tiles."""
-    locator = StepLocator(step, render=render, renderer=renderer)
-    wanted = list(ids) if ids is not None else chosen_ids(step)
-    if include_all:
-        wanted += [i for i in interactable_ids(step) if i not in wanted]
-    return {element_id: locator.locate(element_id) for element_id in wanted}
+    return locate_steps([step], render=render, include_all=include_all, ids=ids, renderer=renderer)[0]
+
+
+def locate_steps(
+    steps: list[StepData],
+    *,
+    render: bool = True,
+    include_all: bool = False,
+    ids: list[str] | None = None,
+    renderer: Renderer | None = None,
+    workers: int = WORKERS,
+) -> list[dict[str, Location]]:
+    """:func:`locate_step` for several steps at once: every step's re-render is handed to the browser first (it
+    renders several in parallel pages of one Chromium), then the steps are located by ``workers`` threads (the
+    screenshot search runs Tesseract as a process of its own; image work releases the interpreter)."""
+
+    def wanted_of(step: StepData) -> list[str]:
+        wanted = list(ids) if ids is not None else chosen_ids(step)
+        if include_all:
+            wanted += [i for i in interactable_ids(step) if i not in wanted]
+        return wanted
+
+    jobs = [(StepLocator(step, render=render, renderer=renderer), wanted_of(step)) for step in steps]
+    # Renders are handed to the browser a few steps ahead of the ones being placed (its pages' worth and one
+    # per worker), in step order: all at once would only make the first ones wait for the last.
+    ahead = (renderer.pages if renderer is not None else shared_pages()) + workers
+    started = [False] * len(jobs)
+    lock = threading.Lock()
+
+    def start_up_to(index: int) -> None:
+        with lock:
+            for position in range(index, min(len(jobs), index + ahead)):
+                if not started[position]:
+                    started[position] = True
+                    locator, wanted = jobs[position]
+                    if any(locator.needs_render(element_id) for element_id in wanted):
+                        locator.start()
+
+    def work(index: int) -> dict[str, Location]:
+        start_up_to(index)
+        locator, wanted = jobs[index]
+        locator.prefetch(wanted)
+        return {element_id: locator.locate(element_id) for element_id in wanted}
+
+    if len(jobs) <= 1 or workers <= 1:
+        return [work(index) for index in range(len(jobs))]
+    with ThreadPoolExecutor(max_workers=min(workers, len(jobs)), thread_name_prefix="debugkit-locate") as pool:
+        return list(pool.map(work, range(len(jobs))))
 
 
 def locate_actions(

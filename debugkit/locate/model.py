@@ -13,9 +13,8 @@ LEGACY = "legacy"  # the screenshot already carries Skyvern's own boxes (v1.0.41
 METHODS = (EXACT, RENDERED, SCREEN, LEGACY)
 
 # How an element inside an iframe was placed (``Location.frame_method``).
-FRAME_TREE = "tree"  # the frame's document rebuilt from the element tree and re-rendered in the iframe's box
-FRAME_SCREEN = "screen"  # found on the screenshot inside the iframe's box
-FRAME_EXACT = "exact"  # boxes carried by the artifacts
+FRAME_SCREEN = "screen"  # found on the screenshot inside the iframe's box, by its text and shape from the tree
+FRAME_EXACT = "exact"  # boxes carried by the artifacts (the element's and each enclosing iframe's)
 
 Box = tuple[int, int, int, int]  # x, y, width, height in screenshot pixels
 DocBox = tuple[float, float, float, float]  # x, y, width, height in document (CSS) pixels
@@ -37,6 +36,11 @@ class Location:
     reason: str | None = None
     covered_by: CoveredBy | None = None  # what lay over it at its centre (evidence for click_intercepted)
     frame_method: str | None = None  # inside an iframe: how the element was placed in it (FRAME_*)
+    # The box was confirmed against the screenshot's pixels: the re-render's pixels match there (in place, moved,
+    # around a changed inside, or under a backdrop), or the element's text or shape was found there on the
+    # screenshot, or it is Skyvern's own drawn box. False for boxes nothing on the screenshot confirmed (and for
+    # exact boxes, which come from the artifacts).
+    checked: bool = False
     # Other tiles that show the element too (the 200 px overlap, fixed elements): for drawing only.
     others: list[tuple[int, Box]] = field(default_factory=list, repr=False, compare=False)
 
@@ -66,6 +70,7 @@ class Location:
             "reason": self.reason,
             "covered_by": self.covered_by.to_dict() if self.covered_by is not None else None,
             "frame_method": self.frame_method,
+            "checked": self.checked,
         }
 
 
@@ -102,6 +107,7 @@ class RenderedElement:
     placeholder: str = ""
     label: str = ""  # the text of its first <label>
     value: str = ""  # a select's chosen option
+    control: str = ""  # a label's: the id of the field it names
     content: DocBox | None = None  # an iframe's content box (inside border and padding)
     covered_by: CoveredBy | None = None
 

@@ -20,6 +20,8 @@ from typing import Any
 TESSERACT_ENV = "DEBUGKIT_TESSERACT"
 TIMEOUT_S = 20
 MIN_CONFIDENCE = 30.0
+MAX_RADIUS = 18  # px: the largest rounded corner cleared inside a box
+MIN_CONTRAST = 40.0  # grey levels: inside a box, smaller differences from its fill are not stretched to black
 
 
 @dataclass
@@ -51,14 +53,55 @@ def even_polarity(grey: Any) -> Any:
     return 255 - cv2.absdiff(grey, background)
 
 
-def read_words(grey: Any) -> list[Word] | None:
-    """The words Tesseract reads on a greyscale image (uint8 numpy array); None when it cannot run."""
+def even_widgets(grey: Any, widgets: list[Any]) -> Any:
+    """Dark text on white, using the boxes the page draws (:mod:`debugkit.locate.widgets`): inside each one the
+    text is what differs from its flat fill (white on an orange button reads as dark on white), and its border is
+    painted out (a field's outline touching the label above it is no longer read as part of a glyph). Elsewhere,
+    :func:`even_polarity`. Larger boxes first, so a button inside a card keeps its own fill."""
+    import numpy as np
+
+    out = even_polarity(grey).astype(np.float32)
+    values = grey.astype(np.float32)
+    for widget in sorted(widgets, key=lambda w: -w.area):
+        x, y, w, h = widget.box
+        out[y : y + h, x : x + w] = 255
+        ix, iy, iw, ih = widget.inner
+        inside = values[iy : iy + ih, ix : ix + iw]
+        if inside.size == 0:
+            continue
+        diff = np.abs(inside - float(np.median(inside)))
+        _clear_corners(diff)
+        out[iy : iy + ih, ix : ix + iw] = 255 - diff * (255 / max(MIN_CONTRAST, float(diff.max())))
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def _clear_corners(diff: Any) -> None:
+    """Rounded corners: what lies outside a quarter circle in each corner of a box is the page, not text."""
+    import numpy as np
+
+    height, width = diff.shape
+    radius = min(MAX_RADIUS, height // 2, width // 2)
+    if radius < 2:
+        return
+    ys, xs = np.mgrid[0:radius, 0:radius]
+    outside = (xs + 0.5 - radius) ** 2 + (ys + 0.5 - radius) ** 2 > radius**2
+    diff[:radius, :radius][outside] = 0
+    diff[:radius, -radius:][outside[:, ::-1]] = 0
+    diff[-radius:, :radius][outside[::-1, :]] = 0
+    diff[-radius:, -radius:][outside[::-1, ::-1]] = 0
+
+
+def read_words(grey: Any, *, prepared: bool = False) -> list[Word] | None:
+    """The words Tesseract reads on a greyscale image (uint8 numpy array); None when it cannot run.
+
+    ``prepared``: the image already shows dark text on white (:func:`even_widgets`); else
+    :func:`even_polarity` is applied first."""
     import cv2
 
     program = tesseract_path()
     if program is None or grey.size == 0:
         return None
-    ok, png = cv2.imencode(".png", even_polarity(grey))
+    ok, png = cv2.imencode(".png", grey if prepared else even_polarity(grey))
     if not ok:
         return None
     env = dict(os.environ, OMP_THREAD_LIMIT="1")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from debugkit.analysis.triage import Triage
-from debugkit.locate.core import locate_actions, locate_step
+from debugkit.locate.core import locate_actions, locate_steps
 from debugkit.locate.model import Location
 
 # step_id -> {element_id: Location}: what the "element numbers" overlay draws for each step
@@ -14,13 +14,16 @@ Overlays = dict[str, dict[str, Location]]
 def locate_for_report(t: Triage, *, render: bool = True) -> Overlays:
     """Locate for the report with one re-render per step: fill ``t.locations`` (every action's element or
     click point, as :func:`debugkit.locate.locate_triage` does) and return the overlays for
-    :func:`debugkit.report.html.render_html` (every interactable element of each step, the chosen ones first)."""
+    :func:`debugkit.report.html.render_html` (every interactable element of each step, the chosen ones first).
+
+    All steps at once (:func:`debugkit.locate.locate_steps`): one browser renders several scrapes in parallel
+    pages while the steps already rendered are placed."""
     overlays: Overlays = {}
-    for view in t.steps:
-        if not view.actions:
-            continue
+    views = [view for view in t.steps if view.actions]
+    found = locate_steps([view.step for view in views], include_all=True, render=render)
+    for view, located in zip(views, found, strict=True):
         step = view.step
-        overlay = dict(locate_step(step, include_all=True, render=render))
+        overlay = dict(located)
         by_action = locate_actions(step, overlay, render=render)
         for action in step.actions:
             location = by_action.get(action.index)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from debugkit.locate.ocr import Word
 from debugkit.locate.widgets import Widget
@@ -41,6 +42,8 @@ class Target:
     shown: list[str] = field(default_factory=list)  # text shown inside a field: value, placeholder
     label: str = ""  # its label's text
     order: int = 0  # position in the document
+    tag: str = ""
+    names: str = ""  # a label's: the element id of the field it names
 
 
 @dataclass
@@ -48,6 +51,7 @@ class Match:
     box: tuple[int, int, int, int]  # image pixels
     how: str  # a few words: "its text", "the text inside it", "its label", "its place in the form"
     confidence: float
+    checked: bool = True  # its own text or its label seen there (False: only its order among the fields)
 
 
 @dataclass
@@ -99,9 +103,17 @@ def _similar(a: str, b: str) -> float:
 class Screen:
     """The words and widgets of one image region, and the matching of targets against them."""
 
-    def __init__(self, words: list[Word], widgets: list[Widget]) -> None:
+    def __init__(
+        self,
+        words: list[Word],
+        widgets: list[Widget],
+        edges: Any = None,
+        limits: tuple[int, int, int, int] | None = None,
+    ) -> None:
         self.words = words
         self.widgets = widgets
+        self.edges = edges  # column edges of the whole tile (debugkit.locate.blocks), for block-level labels
+        self.limits = limits  # the region read: an iframe's content box, or the whole tile
         lines: dict[tuple[int, int, int], list[Word]] = {}
         for word in words:
             lines.setdefault(word.line, []).append(word)
@@ -207,6 +219,9 @@ class Screen:
             whole = [(s, r) for s, r in places if r.whole]
             if len(whole) >= len(members):
                 places = whole
+            elif all(t.kind == BUTTON for t in members):
+                # A button's text stands alone, or inside the button's box: not a word of a sentence.
+                places = [(s, r) for s, r in places if r.whole or self.around(r.box) is not None]
             places.sort(key=lambda item: (item[1].box[1] // 8, item[1].box[0]))
             for target, (score, run) in zip(members, places, strict=False):
                 taken.append(run.box)
@@ -219,9 +234,9 @@ class Screen:
                         box = widget.box
                         how = "its text and the button around it"
                     else:
-                        box = _line_box(run)
+                        box = _line_box(run, target.text)
                 else:
-                    box = _line_box(run)
+                    box = _line_box(run, target.text)
                 confidence = 0.75 * score if len(members) == len(places) else 0.6 * score
                 out[target.element_id] = Match(box, how, round(confidence, 2))
         # 3. Fields and check boxes by their label, then by order.
@@ -241,8 +256,35 @@ class Screen:
             if left and len(left) == len(boxes):
                 for target, widget in zip(left, boxes, strict=True):
                     used.add(id(widget))
-                    out[target.element_id] = Match(widget.box, "its place among the fields", 0.55)
+                    out[target.element_id] = Match(widget.box, "its place among the fields", 0.55, checked=False)
+        self._widen_blocks(targets, out)
         return out
+
+    def _widen_blocks(self, targets: list[Target], out: dict[str, Match]) -> None:
+        """Labels whose field lies right below them are blocks (``display: block``, a flex column): as wide as the
+        content box that holds them, not as their words."""
+        if self.edges is None or self.limits is None:
+            return
+        from debugkit.locate.blocks import content_span
+
+        by_order = sorted(targets, key=lambda t: t.order)
+        for position, target in enumerate(by_order):
+            found = out.get(target.element_id)
+            if target.tag != "label" or found is None or not found.how.startswith("its text"):
+                continue
+            names = target.names
+            if not names and position + 1 < len(by_order) and by_order[position + 1].kind in (FIELD, CHECK):
+                names = by_order[position + 1].element_id
+            named = out.get(names) if names else None
+            if named is None or not _below(found.box, named.box):
+                continue
+            left, right, how = content_span(self.edges, found.box, self.limits)
+            x, y, _, h = found.box
+            out[target.element_id] = Match(
+                (left, y, right - left, h),
+                f"{found.how}, as wide as {how} (a block: its field lies below it)",
+                round(0.95 * found.confidence, 2),
+            )
 
 
 ASCENDERS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZbdfhiklt0123456789$€£%&@#!?/()[]{}|'\"")
@@ -253,14 +295,20 @@ def _right(word: Word) -> int:
     return word.box[0] + word.box[2]
 
 
-def _line_box(run: _Run) -> tuple[int, int, int, int]:
-    """From the ink of a run of text to its inline box (the font's ascent to descent).
+def _line_box(run: _Run, expected: str = "") -> tuple[int, int, int, int]:
+    """From the ink of a run of text to its inline box (the font's ascent to descent). Which letters reach above
+    and below are taken from ``expected`` (the element's own text) when given: OCR may read "CVC" as "cvc".
 
     Common sans fonts: ascenders and capitals reach about 0.74 em above the baseline, descenders 0.22 em
     below, x-height letters 0.53 em; the inline box spans about 0.93 em above the baseline to 0.24 em below.
     """
-    x, y, w, h = run.box
-    text = "".join(word.text for word in run.words)
+    x, _, w, _ = run.box
+    # The line's height from its words of letters and digits: a slash or bracket read as a word of its own is
+    # often boxed taller than the line.
+    words = [word for word in run.words if any(c.isalnum() for c in word.text)] or run.words
+    y = min(word.box[1] for word in words)
+    h = max(word.box[1] + word.box[3] for word in words) - y
+    text = " ".join(expected.split()[:MAX_WORDS]) if normalise(expected) else "".join(word.text for word in words)
     tall = any(c in ASCENDERS for c in text)
     deep = any(c in DESCENDERS for c in text)
     above = 0.74 if tall else 0.53  # ink above the baseline, em
@@ -284,6 +332,13 @@ def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> floa
     iy = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
     smaller = min(a[2] * a[3], b[2] * b[3])
     return ix * iy / smaller if smaller > 0 else 0.0
+
+
+def _below(label: tuple[int, int, int, int], field: tuple[int, int, int, int]) -> bool:
+    """The field starts right below the label, at the same left edge (a few px of slack)."""
+    x, y, _, h = label
+    gap = field[1] - (y + h)
+    return -max(3, h // 3) <= gap <= 3 * h + 12 and abs(field[0] - x) <= 6
 
 
 def _next_to(label: tuple[int, int, int, int], widgets: list[Widget], check: bool) -> Widget | None:

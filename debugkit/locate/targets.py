@@ -18,9 +18,12 @@ def _attr(element: Element, name: str) -> str:
 def tree_targets(elements: list[Element]) -> list[Target]:
     """Targets for elements of one document of the tree (in document order), labels joined by ``for``."""
     labels: dict[str, str] = {}
+    by_dom_id: dict[str, str] = {}
     for element in elements:
         if (element.tag or "").lower() == "label" and _attr(element, "for"):
             labels.setdefault(_attr(element, "for"), element.text or "")
+        if _attr(element, "id"):
+            by_dom_id.setdefault(_attr(element, "id"), element.element_id)
     out = []
     for order, element in enumerate(elements):
         tag = (element.tag or "").lower()
@@ -34,6 +37,8 @@ def tree_targets(elements: list[Element]) -> list[Target]:
                 shown=[_attr(element, "value"), _attr(element, "placeholder")],
                 label=label or _attr(element, "aria-label"),
                 order=order,
+                tag=tag,
+                names=by_dom_id.get(_attr(element, "for"), "") if tag == "label" else "",
             )
         )
     return out
@@ -65,6 +70,8 @@ def render_targets(elements: dict[str, RenderedElement], tree: dict[str, Element
                 shown=shown,
                 label=measured.label,
                 order=order,
+                tag=measured.tag,
+                names=measured.control,
             )
         )
     return out

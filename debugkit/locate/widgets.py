@@ -37,9 +37,10 @@ def find_widgets(rgb: Any, max_share: float = 0.5) -> list[Widget]:
     height, width = rgb.shape[:2]
     if height < 4 or width < 4:
         return []
+    rgb = np.ascontiguousarray(rgb)
     data = rgb.astype(np.int16)
-    dx = np.abs(np.diff(data, axis=1)).max(axis=2) > EDGE
-    dy = np.abs(np.diff(data, axis=0)).max(axis=2) > EDGE
+    dx = _channel_max(cv2.absdiff(rgb[:, 1:], rgb[:, :-1])) > EDGE
+    dy = _channel_max(cv2.absdiff(rgb[1:, :], rgb[:-1, :])) > EDGE
     edge = np.zeros((height, width), dtype=bool)
     edge[:, :-1] |= dx
     edge[:, 1:] |= dx
@@ -52,13 +53,24 @@ def find_widgets(rgb: Any, max_share: float = 0.5) -> list[Widget]:
         x, y, w, h, area = (int(v) for v in stats[index])
         if w < MIN_SIDE or h < MIN_SIDE or w * h > limit or area < MIN_FILL * w * h:
             continue
-        colour = tuple(int(v) for v in rgb[y + h // 2, x + w // 2]) if labels[y + h // 2, x + w // 2] == index else (
-            tuple(int(v) for v in rgb[labels == index][0])
-        )
+        if labels[y + h // 2, x + w // 2] == index:
+            cy, cx = y + h // 2, x + w // 2
+        else:  # a pixel of the region (its middle is text): looked for in its box only
+            cy, cx = (int(v) for v in np.argwhere(labels[y : y + h, x : x + w] == index)[0])
+            cy, cx = cy + y, cx + x
+        colour = tuple(int(v) for v in rgb[cy, cx])
         box = _grow(data, (x, y, w, h))
         out.append(Widget(box=box, inner=(x, y, w, h), colour=colour))  # type: ignore[arg-type]
     out.sort(key=lambda widget: widget.area)
     return out
+
+
+def _channel_max(diff: Any) -> Any:
+    """Per pixel, the largest of the three channel differences (OpenCV: several times faster than numpy's max)."""
+    import cv2
+
+    red, green, blue = cv2.split(diff)
+    return cv2.max(cv2.max(red, green), blue)
 
 
 def _grow(data: Any, inner: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
