@@ -271,7 +271,8 @@ def test_a_full_queue_is_503_and_unfinished_runs_resume_after_a_restart(
 
     skyvern_server.faults.never_answer = False
     again = start("--workers", "1", "--queue", "1")
-    assert again.wait_done(stuck)["state"] == "triaged"
+    done = again.wait_done(stuck)
+    assert done["state"] == "triaged", str(done)
     assert again.wait_done(waiting)["state"] == "triaged"
     assert again.deliver(refused).status_code == 202  # Skyvern's next delivery is taken
 

@@ -77,6 +77,11 @@ class Jobs:
         with self._cond:
             return len(self._pending) + self._busy
 
+    @property
+    def stopping(self) -> bool:
+        """True once :meth:`stop` was called: a job failing now may fail because of it (its client closed)."""
+        return self._stopping
+
     def _loop(self) -> None:
         while True:
             with self._cond:
@@ -98,9 +103,16 @@ class Jobs:
 
 
 def triage_job(
-    store: Store, settings: JobSettings, client_factory: Callable[[], SkyvernClient], log: Log
+    store: Store,
+    settings: JobSettings,
+    client_factory: Callable[[], SkyvernClient],
+    log: Log,
+    stopping: Callable[[], bool] = lambda: False,
 ) -> Callable[[Entry], None]:
-    """The work of one job, for :class:`Jobs` (``client_factory`` gives the shared SkyvernClient)."""
+    """The work of one job, for :class:`Jobs` (``client_factory`` gives the shared SkyvernClient).
+
+    A job that fails while the server stops (``stopping()``: its client is being closed under it) is not
+    recorded as failed: it stays unfinished and is taken up at the next start."""
     from debugkit._api import open_triage
     from debugkit.api.cache import fetch_into_cache
     from debugkit.errors import BundleRefused
@@ -138,6 +150,9 @@ def triage_job(
                 entry.notes.append(f"ticket.zip not written: {error_line(exc, keys)}")
             entry.state = TRIAGED
         except Exception as exc:
+            if stopping():
+                log(f"interrupted {entry.run_id} ({stage}): taken up at the next start")
+                return
             entry.state, entry.error = FAILED, f"{stage} failed: {error_line(exc, keys)}"
         entry.finished_at = now_iso()
         store.save(entry)
