@@ -135,7 +135,10 @@ def open_triage(
     from debugkit.pipeline import prepare, read
 
     source = Path(os.fspath(path))
-    prepared = prepare(read(source), step=step, redact=redact, api_keys=[api_key], locate=locate, render=render)
+    warm = render and locate != "none"
+    prepared = prepare(
+        read(source, warm=warm), step=step, redact=redact, api_keys=[api_key], locate=locate, render=render
+    )
     return Triage(prepared, source=source, render=render, api_key=api_key)
 
 

@@ -414,7 +414,7 @@ def _bundle(args: argparse.Namespace) -> int:
 
     # the bundle redacts, analyses and locates its own copy (salted for it alone) and checks it: the run is
     # read once and goes through the pipeline once (a triage beside it would hold a second copy in memory)
-    source = read(Path(args.source_path))
+    source = read(Path(args.source_path), warm=not args.no_render)
     result = build_bundle(
         source.raw, source.run, output, redact=not args.no_redact, max_size=int(args.max_size * 1e6),
         api_keys=[args.api_key], render=not args.no_render,

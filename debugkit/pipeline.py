@@ -65,9 +65,17 @@ class Prepared:
     overlays: Overlays | None = None  # with locate="report": per step, every element to number
 
 
-def read(source: str | os.PathLike[str]) -> Read:
-    """Open a run folder, a storage tree or an archive ZIP and parse it (``SourceError`` if unreadable)."""
+def read(source: str | os.PathLike[str], *, warm: bool = False) -> Read:
+    """Open a run folder, a storage tree or an archive ZIP and parse it (``SourceError`` if unreadable).
+
+    ``warm=True`` (a command that will place elements) starts Chromium in the background as soon as the
+    source is open and holds a page scrape, so that its start overlaps the parsing of the run.
+    """
     raw = open_source(source)
+    if warm and any(ref.artifact_type == "html_scrape" for ref in raw.artifacts):
+        from debugkit.locate.render import warm_up
+
+        warm_up()
     return Read(raw=raw, run=load_run(raw))
 
 

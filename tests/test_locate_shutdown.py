@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 try:  # tests/ on sys.path (pytest's default rootdir-less import), or tests/ as a package
@@ -50,3 +51,40 @@ def test_no_chromium_left_after_triage_and_report(tmp_path, capsys, monkeypatch)
     assert made, "no browser was started"
     assert [p for p in made if Path(p).exists()] == []  # every profile folder removed
     assert _chromium_with(set(made)) == []  # and no Chromium process that used one
+
+
+def test_a_command_that_will_locate_starts_chromium_while_the_run_is_read(tmp_path, monkeypatch):
+    """``read(warm=True)`` starts the browser in the background for a run with a page scrape (its start overlaps
+    the parsing), never for a run that has none, and the browser so started is shut down like any other."""
+    require_browser()
+    from debugkit.locate import render
+    from debugkit.pipeline import read
+
+    render.shutdown()
+    launched: list[str] = []
+    real_mkdtemp = render.tempfile.mkdtemp
+
+    def mkdtemp(*args, **kwargs):
+        launched.append(real_mkdtemp(*args, **kwargs))
+        return launched[-1]
+
+    monkeypatch.setattr(render.tempfile, "mkdtemp", mkdtemp)
+    warmed: list[bool] = []
+    real_warm_up = render.warm_up
+    monkeypatch.setattr(render, "warm_up", lambda: (warmed.append(True), real_warm_up()))
+    read(ROOT / "fixtures" / "runs" / "proxy_error", warm=True)  # the start page never loaded: no scrape
+    assert warmed == []
+    read(ROOT / "fixtures" / "recorded" / "modal", warm=False)
+    assert warmed == []
+    read(ROOT / "fixtures" / "recorded" / "modal", warm=True)
+    assert warmed == [True]
+    renderer = render.shared_renderer()
+    for _ in range(600):  # nothing here asks for a page: the browser starts on its own, in the background
+        if renderer.launch_seconds is not None:
+            break
+        time.sleep(0.1)
+    assert renderer.launch_seconds is not None and len(launched) == 1
+    renderer._ensure()  # already started: a scrape now does not launch another
+    assert len(launched) == 1
+    render.shutdown()
+    assert [p for p in launched if Path(p).exists()] == [] and _chromium_with(set(launched)) == []

@@ -296,6 +296,14 @@ class Renderer:
                 self._loop = loop
             return asyncio.run_coroutine_threadsafe(coroutine, self._loop)
 
+    def start_soon(self) -> None:
+        """Start Chromium in the background, without waiting: a command that will place elements starts it while
+        the run is still being read, so the browser's start (about a second) overlaps the parsing. A failure is
+        kept and said by the first scrape, as when it starts on first use."""
+        if self._context is not None or self._failed:
+            return
+        self._run(self._start()).add_done_callback(lambda done: done.exception())
+
     def _ensure(self) -> None:
         """Start Chromium now (it is otherwise started by the first scrape); raises RenderUnavailable."""
         self._run(self._start()).result()
@@ -675,6 +683,11 @@ def shared_renderer() -> Renderer:
             _shared = Renderer()
             _all.append(_shared)
         return _shared
+
+
+def warm_up() -> None:
+    """Start the shared renderer's browser in the background (see :meth:`Renderer.start_soon`)."""
+    shared_renderer().start_soon()
 
 
 def shared_pages() -> int:

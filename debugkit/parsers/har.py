@@ -523,6 +523,9 @@ def _http_error(response: dict[str, Any], status: int) -> str:
     return f"HTTP {status} {text}" if text else f"HTTP {status}"
 
 
+_NAVIGATION_NAME_LENGTHS = frozenset(len(n) for n in ("sec-fetch-dest", "accept", "upgrade-insecure-requests"))
+
+
 def _looks_like_navigation(headers: Any) -> bool:
     """A navigation request: ``Accept`` includes text/html and ``Sec-Fetch-Dest: document``.
 
@@ -537,8 +540,11 @@ def _looks_like_navigation(headers: Any) -> bool:
     for header in headers:
         if not isinstance(header, dict):
             continue
-        name, value = header.get("name"), header.get("value")
-        if not isinstance(name, str) or not isinstance(value, str):
+        name = header.get("name")
+        if not isinstance(name, str) or len(name) not in _NAVIGATION_NAME_LENGTHS:  # most headers end here
+            continue
+        value = header.get("value")
+        if not isinstance(value, str):
             continue
         lowered = name.lower()
         if lowered == "sec-fetch-dest":
