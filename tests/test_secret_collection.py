@@ -1,31 +1,34 @@
 """One pass over the HAR: the secret values collected while it is parsed are the ones the old second read found.
 
-``reference_collection`` below is the collection as it was before it moved into the parse (a second
-``parse_har(keep_raw=True)`` of every HAR, then each entry's headers, cookies, queries and forms, and a
-JWT search of every string of every entry), kept here unchanged as the yardstick. Every fixture HAR
+``reference_collection`` below is the collection the way it was before it moved into the parse (a second
+``parse_har(keep_raw=True)`` of every HAR, then each entry read by the plain per-entry functions, and a
+JWT search of every string of every entry): the yardstick for the inlined, one-pass collector. Every fixture HAR
 (generated, recorded from a real server, local storage, archives) and a few made to be awkward must give
 the same values with the same kinds.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import re
 from collections.abc import Iterable
-from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
-import orjson
 import pytest
 
 from debugkit.load import load_run
 from debugkit.model import RunData
 from debugkit.parsers.har import parse_har
 from debugkit.redaction import collect_secrets, redact_run
-from debugkit.redaction.collect import MIN_SECRET_LENGTH, HarSecrets, field_values, secret_name, typed_secret_kind
+from debugkit.redaction.collect import (
+    JWT,
+    MIN_SECRET_LENGTH,
+    HarSecrets,
+    _entry_secrets,
+    _url_secrets,
+    field_values,
+    typed_secret_kind,
+)
 from debugkit.redaction.pipeline import har_bytes
 from debugkit.sources import open_source
 
@@ -39,18 +42,13 @@ SOURCES = (
 )
 
 
-# --- the old two-pass collection, as it was ------------------------------------------------------
-
-_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}")
-_SIGNATURE_PARAMS = re.compile(
-    r"^(sig|signature|x-amz-signature|x-amz-credential|x-amz-security-token|"
-    r"x-goog-signature|x-goog-credential|sv|se|sp|sr|skoid|sktid|skt|ske|sks|skv|kid)$",
-    re.IGNORECASE,
-)
+# --- the old two-pass collection ----------------------------------------------------------------
+# The HAR parsed a second time with its entry dicts kept, and each entry read by the plain per-entry
+# functions (``_entry_secrets``, ``_url_secrets``), which the one-pass collector inlines and shortcuts.
 
 
 def reference_collection(run: RunData, har_documents: Iterable[bytes], api_keys: Iterable[str] = ()) -> dict[str, str]:
-    """value -> kind, exactly as ``collect_secrets`` found them before the one-pass collection."""
+    """value -> kind, found the way ``collect_secrets`` found them before the one-pass collection."""
     found: dict[str, str] = {}
 
     def add(value: object, kind: str) -> None:
@@ -70,36 +68,18 @@ def reference_collection(run: RunData, har_documents: Iterable[bytes], api_keys:
             add(value, kind)
     for data in har_documents:
         for entry in parse_har(data, keep_raw=True).entries:
-            for value, kind in _old_entry_secrets(entry.raw):
+            for value, kind in _entry_secrets(entry.raw):
                 add(value, kind)
+            for text in _strings(entry.raw):  # JWTs in any string of the entry
+                for match in JWT.findall(text):
+                    add(match, "jwt")
     for entry in run.network:
-        for value, kind in _old_url_secrets(entry.url):
+        for value, kind in _url_secrets(entry.url):
             add(value, kind)
     return found
 
 
-def _old_entry_secrets(entry: dict[str, Any]) -> Iterable[tuple[Any, str]]:
-    for side in ("request", "response"):
-        part = entry.get(side)
-        if not isinstance(part, dict):
-            continue
-        for header in part.get("headers") or []:
-            if isinstance(header, dict) and isinstance(header.get("name"), str) and secret_name(header["name"]):
-                yield from _old_header_values(header["name"], header.get("value"))
-        for cookie in part.get("cookies") or []:
-            if isinstance(cookie, dict):
-                yield cookie.get("value"), "cookie"
-        if side == "request":
-            yield from _old_url_secrets(str(part.get("url") or ""))
-            for param in part.get("queryString") or []:
-                if isinstance(param, dict) and secret_name(str(param.get("name", ""))):
-                    yield param.get("value"), "query"
-            yield from _old_post_secrets(part.get("postData"))
-    for text in _old_strings(entry):
-        yield from ((m, "jwt") for m in _JWT.findall(text))
-
-
-def _old_strings(value: object) -> Iterable[str]:
+def _strings(value: object) -> Iterable[str]:
     stack = [value]
     while stack:
         item = stack.pop()
@@ -109,73 +89,6 @@ def _old_strings(value: object) -> Iterable[str]:
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
-
-
-def _old_header_values(name: str, value: object) -> Iterable[tuple[str, str]]:
-    if not isinstance(value, str):
-        return
-    lowered = name.lower()
-    if lowered in ("cookie", "set-cookie"):
-        yield from ((v, "cookie") for v in _old_cookie_values(value, lowered == "set-cookie"))
-        return
-    if lowered in ("authorization", "proxy-authorization") and " " in value.strip():
-        _, _, credential = value.strip().partition(" ")
-        yield credential, "header"
-        return
-    yield value, "header"
-
-
-def _old_cookie_values(value: str, is_set_cookie: bool) -> list[str]:
-    if is_set_cookie:
-        return [value.split(";", 1)[0].partition("=")[2]]
-    jar = SimpleCookie()
-    try:
-        jar.load(value)
-    except Exception:
-        return [p.partition("=")[2] for p in value.split(";") if "=" in p]
-    return [morsel.value for morsel in jar.values()] or [p.partition("=")[2] for p in value.split(";") if "=" in p]
-
-
-def _old_url_secrets(url: str) -> Iterable[tuple[str, str]]:
-    try:
-        query = urlsplit(url).query
-    except ValueError:
-        return
-    for name, value in parse_qsl(query, keep_blank_values=False):
-        if _SIGNATURE_PARAMS.match(name):
-            yield value, "signature"
-        elif secret_name(name):
-            yield value, "query"
-
-
-def _old_post_secrets(post: object) -> Iterable[tuple[Any, str]]:
-    if not isinstance(post, dict):
-        return
-    for param in post.get("params") or []:
-        if isinstance(param, dict) and secret_name(str(param.get("name", ""))):
-            yield param.get("value"), "form"
-    text = post.get("text")
-    if isinstance(text, str) and text:
-        mime = str(post.get("mimeType") or "")
-        if "json" in mime or text.lstrip().startswith(("{", "[")):
-            with contextlib.suppress(orjson.JSONDecodeError):
-                yield from _old_json_secrets(orjson.loads(text))
-        elif "=" in text:
-            for name, value in parse_qsl(text):
-                if secret_name(name):
-                    yield value, "form"
-
-
-def _old_json_secrets(value: object) -> Iterable[tuple[str, str]]:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if isinstance(item, str) and secret_name(str(key)):
-                yield item, "form"
-            else:
-                yield from _old_json_secrets(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _old_json_secrets(item)
 
 
 # --- the fixtures ---------------------------------------------------------------------------------
