@@ -100,10 +100,9 @@ def _run(options: ServeOptions, listener: socket.socket, out: TextIO) -> int:
         cache_root=cache_root(options.cache_dir), api_key=options.api_key, wait_seconds=options.wait_seconds,
         locate=options.locate, render=options.render,
     )
-    started: list[Jobs] = []  # the work asks the jobs whether they are stopping
-    work = triage_job(store, settings, lambda: client, log, stopping=lambda: bool(started) and started[0].stopping)
+    # the work asks the jobs whether they are stopping (``jobs`` is bound before any job runs)
+    work = triage_job(store, settings, lambda: client, log, stopping=lambda: jobs.stopping)
     jobs = Jobs(store, work, workers=options.workers, capacity=options.queue, log=log)
-    started.append(jobs)
 
     def on_stop() -> None:
         left = jobs.stop()
