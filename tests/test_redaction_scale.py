@@ -1,4 +1,4 @@
-"""Redaction at scale gives what it gave before: the trie of known values, the rules' hints, the copies.
+"""Redaction at scale gives what it gave before: the automaton of known values, the rules' hints, the copies.
 
 A long run has thousands of distinct secret values (signed URLs carry one each) and tens of thousands
 of strings to redact; the shortcuts that make that fast must not change a single replacement.
@@ -16,30 +16,34 @@ import pytest
 from debugkit.model import NetworkEntry, RunData
 from debugkit.redaction import scan
 from debugkit.redaction.collect import Secret
-from debugkit.redaction.redactor import Redactor, _compile_literals, literal_pattern
+from debugkit.redaction.literals import Literals
+from debugkit.redaction.redactor import Redactor
 
 
 def _flat(values: list[str]) -> re.Pattern[str]:
     return re.compile("|".join(re.escape(v) for v in sorted(values, key=len, reverse=True)))
 
 
-def test_the_trie_matches_what_the_flat_alternation_matched() -> None:
+def test_the_automaton_matches_what_the_flat_alternation_matched() -> None:
+    """Leftmost, then longest, never overlapping: the flat ``a|b|...`` with the longest values first."""
     rng = random.Random(7)
     alphabet = "ab.c\\*(|)?[]^$ -é"
     for _ in range(400):
         count = rng.randint(1, 40)
         values = list({"".join(rng.choice(alphabet) for _ in range(rng.randint(1, 8))) for _ in range(count)})
         text = "".join(rng.choice(alphabet) for _ in range(300))
-        trie, flat = re.compile(literal_pattern(values)), _flat(values)
-        assert [(m.start(), m.group()) for m in trie.finditer(text)] == [
+        literals, flat = Literals(values), _flat(values)
+        assert [(start, text[start:end]) for start, end in literals.spans(text)] == [
             (m.start(), m.group()) for m in flat.finditer(text)
         ], values
+        assert literals.sub(lambda v: f"<{len(v)}>", text) == flat.sub(lambda m: f"<{len(m.group())}>", text)
+        assert literals.labels_in(text) == {v for v in values if v in text}
 
 
-def test_values_nested_too_deep_for_the_trie_still_match() -> None:
+def test_long_values_that_share_long_prefixes_still_match() -> None:
     values = ["a" * n + "b" for n in range(4, 1500)]
-    pattern = _compile_literals(values)
-    assert pattern.search("x" + "a" * 700 + "b").group() == "a" * 700 + "b"
+    assert Literals(values).spans("x" + "a" * 700 + "b") == [(1, 702)]
+    assert Literals([]).spans("anything") == [] and Literals(["", "zz"]).labels_in("azzb") == {"zz"}
 
 
 def test_many_secrets_replaced_in_every_form() -> None:
@@ -106,3 +110,50 @@ def test_the_fail_closed_check_reads_a_reports_compressed_network_data() -> None
     assert verify_members({"report.html": page("https://a.example/?sid=[REDACTED:0a1b2c3d]")}, [secret], set()) == []
     damaged = b'<div hidden data-encoding="gzip+base64">H4sIAAAAnotgzip</div>'
     assert [leak.kind for leak in verify_members({"report.html": damaged}, [secret], set())] == ["unreadable"]
+
+
+def _fixture_strings() -> list[str]:
+    """Every URL, error text and element text of the bundled runs (generated and recorded by the real server)."""
+    from pathlib import Path
+
+    from debugkit.pipeline import read
+
+    root = Path(__file__).resolve().parent.parent / "fixtures"
+    strings: list[str] = []
+    for folder in sorted([*(root / "runs").iterdir(), *(root / "real").iterdir()]):
+        if not folder.is_dir():
+            continue
+        run = read(folder).run
+        strings += [entry.url for entry in run.network] + [entry.error or "" for entry in run.network]
+        for step in run.steps:
+            strings += [element.text or "" for element in (step.elements or {}).values()]
+            strings += [action.text or "" for action in step.actions]
+    return strings
+
+
+def test_the_shortcut_for_plain_text_changes_nothing_the_rules_would_change(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A text the redactor passes without running its rules (most URLs of a long run) is one the rules give back
+    unchanged: over every string of the bundled runs, and over crafted ones near each rule's edge."""
+    rng = random.Random(11)
+    crafted = [
+        "https://a.example/x?sv=2024&sig=abc%2Fdef&page=2", "https://a.example/p?Session-Id=abcd1234", "a=b",
+        "https://a.example/?q=4242424242424242", "https://a.example/4242-4242-4242-4242/x", "x?a[pass]=secret99",
+        "https://a.example/?keys=1&monkey=banana&author=me", "/login?next=%2Fhome&X-Amz-Credential=AKIA1234",
+        "https://a.example/eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJqYW5lIn0.c2lnbmF0dXJlLW9uZQ", "cookie:sid=abcdef12",
+        "https://a.example/reset/hunter2-Secret!/done", "https://a.example/?user=jane%40example.com", "",
+        "https://a.example/?ke%79=topsecret1", "https://a.example/?_secret=abcd1234",
+        "https://a.example/?a=1;otp=123456", "Token abcdefghijk12345",
+    ]
+    pieces = ["https://a.example/", "?", "&", ";", "=", "page", "sig", "token", "q", "1234", "x", "%2F", "4242 ", "-"]
+    pieces += ["_", "secret"]
+    crafted += ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 12))) for _ in range(3000)]
+    secrets = [Secret("hunter2-Secret!", "password"), Secret("topsecret1", "query"), Secret("jane@example.com", "form")]
+    strings = _fixture_strings() + crafted
+    fast = Redactor(secrets, salt=b"s")
+    slow = Redactor(secrets, salt=b"s")
+    monkeypatch.setattr(slow, "_plainly_clean", lambda value: False)
+    shortcut = [s for s in strings if fast._plainly_clean(s)]
+    assert len(shortcut) > len(strings) // 3  # it does take the short way for most plain text
+    for text in shortcut:
+        assert slow._text(text) == text, text
+    assert [fast._text(s) for s in strings] == [slow._text(s) for s in strings]

@@ -12,8 +12,8 @@ import hashlib
 import re
 import secrets as _random
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, quote_plus
 
@@ -21,6 +21,7 @@ from debugkit.model import NetworkEntry, RunData
 from debugkit.parsers.html import HtmlSnapshot
 from debugkit.redaction import scan
 from debugkit.redaction.collect import JWT, SIGNATURE_PARAMS, Secret, secret_name
+from debugkit.redaction.literals import Literals
 from debugkit.redaction.policy import bullets_only, is_placeholder
 
 _REMEMBERED = 200  # strings up to this long are redacted once each (they repeat: methods, error texts, names)
@@ -79,7 +80,7 @@ class Redactor:
             for form in {secret.value, quote(secret.value, safe=""), quote_plus(secret.value)}:
                 variants.setdefault(form, secret.value)
         self._variant_of = variants
-        self._pattern = _compile_literals(variants) if variants else None
+        self._literals = Literals(variants)
         self._texts: dict[str, str] = {}  # short strings already redacted (methods, errors, names repeat)
 
     @property
@@ -105,8 +106,10 @@ class Redactor:
         return self._text(value)
 
     def _text(self, value: str) -> str:
-        if self._pattern is not None:
-            value = self._pattern.sub(self._replace_known, value)
+        if self._plainly_clean(value):
+            return value
+        if not self._literals.empty:
+            value = self._literals.sub(self._replace_known, value)
         if self.policy.jwt and "eyJ" in value:
             value = JWT.sub(lambda m: self._replace(m.group(0), "jwt"), value)
         if self.policy.headers and _maybe_bearer(value):
@@ -116,8 +119,23 @@ class Redactor:
         kinds = [kind for kind, rule in _SCAN_RULES.items() if getattr(self.policy, rule)]
         return scan.scrub(value, self._replace, kinds) if kinds else value
 
-    def _replace_known(self, match: re.Match[str]) -> str:
-        original = self._variant_of[match.group(0)]
+    def _plainly_clean(self, value: str) -> bool:
+        """Whether :meth:`_text` would give ``value`` back as it is, told without running its rules one by one
+        (most of a long run's 30,000 URLs): an ASCII text holding no known value, no hint of any rule, no run of
+        13 digits, and no ``name=`` whose name could be secret. False whenever unsure: then the rules run."""
+        if not value.isascii() or scan.HINTS.search(value.lower()) or scan.CARD_DIGITS.search(value):
+            return False
+        if "=" in value:
+            for pair in _QUERY_PAIR.findall(value):
+                if not _innocent_name(pair[1]):
+                    return False
+            for pair in scan.FORM_PAIR.findall(value):
+                if not _innocent_name(pair[0]):
+                    return False
+        return not self._literals.spans(value)
+
+    def _replace_known(self, found: str) -> str:
+        original = self._variant_of[found]
         return self._replace(original, self._kind[original])
 
     def _replace(self, value: str, kind: str) -> str:
@@ -224,17 +242,25 @@ class Redactor:
         return clone
 
     def _entry(self, entry: NetworkEntry) -> NetworkEntry:
-        """A redacted copy of one network row (its strings; ``raw``, when kept, as a whole)."""
+        """A redacted copy of one network row (its strings; ``raw``, when kept, as a whole), or the row itself when
+        nothing in it changes (most rows of a long run: rows are never changed once parsed, and each copy costs)."""
         text = self.text
+        url, method = text(entry.url), text(entry.method)
+        error = text(entry.error) if entry.error is not None else None
+        noise_reason = text(entry.noise_reason) if entry.noise_reason is not None else None
+        resource_type = text(entry.resource_type) if entry.resource_type is not None else None
+        if (
+            not entry.raw
+            and url == entry.url
+            and method == entry.method
+            and error == entry.error
+            and noise_reason == entry.noise_reason
+            and resource_type == entry.resource_type
+        ):
+            return entry
         clone = _shallow_copy(entry)
-        clone.url = text(entry.url)
-        clone.method = text(entry.method)
-        if entry.error is not None:
-            clone.error = text(entry.error)
-        if entry.noise_reason is not None:
-            clone.noise_reason = text(entry.noise_reason)
-        if entry.resource_type is not None:
-            clone.resource_type = text(entry.resource_type)
+        clone.url, clone.method = url, method
+        clone.error, clone.noise_reason, clone.resource_type = error, noise_reason, resource_type
         clone.raw = _walk(copy.deepcopy(entry.raw), self) if entry.raw else {}
         return clone
 
@@ -254,60 +280,10 @@ def _maybe_bearer(text: str) -> bool:
     return lowered is None or "bearer" in lowered or "basic" in lowered or "token" in lowered
 
 
-def _compile_literals(values: Iterable[str]) -> re.Pattern[str]:
-    """:func:`literal_pattern` compiled; a flat alternation (longest first) should it nest too deep for ``re``."""
-    values = list(values)
-    try:
-        return re.compile(literal_pattern(values))
-    except (RecursionError, re.error, OverflowError):
-        return re.compile("|".join(re.escape(v) for v in sorted(values, key=len, reverse=True)))
-
-
-def literal_pattern(values: Iterable[str]) -> str:
-    """A regular expression matching any of ``values``, the longest where several start at one place.
-
-    Built as a trie (``ab(?:c|d(?:e)?)``...): Python's ``re`` tries the alternatives of a flat
-    ``a|b|c...`` one by one at every position of the text, which with a thousand secrets (the
-    signatures of a long run's signed URLs) takes seconds per megabyte; down a trie only the
-    branches that match go on.
-    """
-    trie: dict[str, Any] = {}
-    for value in values:
-        node = trie
-        for char in value:
-            node = node.setdefault(char, {})
-        node[""] = {}
-    return _trie_regex(trie)
-
-
-def _trie_regex(node: dict[str, Any]) -> str:
-    # Iterative (a value may be thousands of characters long, and values share long prefixes). A frame
-    # is a branching node, the pieces made for its branches so far, and the branches left to visit.
-    def chain(node: dict[str, Any], char: str) -> tuple[dict[str, Any], str]:
-        """From one branch, down its run of single-child nodes: the node where it ends, and the text."""
-        text = [re.escape(char)]
-        while len(node) == 1 and "" not in node:
-            (char, node), = node.items()
-            text.append(re.escape(char))
-        return node, "".join(text)
-
-    stack: list[tuple[dict[str, Any], list[str], list[str], str]] = [(node, [], sorted(node, reverse=True), "")]
-    while True:
-        current, made, left, prefix = stack[-1]
-        while left:
-            char = left.pop()
-            if char:
-                child, text = chain(current[char], char)
-                stack.append((child, [], sorted(child, reverse=True), text))
-                break
-        else:
-            stack.pop()
-            body = "" if not made else made[0] if len(made) == 1 else "(?:" + "|".join(made) + ")"
-            if "" in current and body:
-                body = f"(?:{body})?"  # greedy: the longer value first, the end here when it does not match
-            if not stack:
-                return prefix + body
-            stack[-1][1].append(prefix + body)
+@lru_cache(maxsize=8192)
+def _innocent_name(name: str) -> bool:
+    """A parameter name no rule takes for a secret's (neither a secret name nor a signature's)."""
+    return not secret_name(name) and not SIGNATURE_PARAMS.match(name.lower())
 
 
 def _has_value(item: object) -> bool:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from debugkit.redaction.collect import secret_name
 from debugkit.redaction.policy import PLACEHOLDER, bullets_only
@@ -33,6 +34,9 @@ _HEADER_NAMES = (
 )
 _JSON_STRING = r'"((?:[^"\\\n]|\\.){1,2000})"'
 _COOKIE_NAME = re.compile(r"[\w.-]+=(?=\[)")
+# ``name=value`` pairs (a form body, a query, a log line): the value is a secret when the name is.
+FORM_PAIR = re.compile(r"(?<![\w.-])([A-Za-z][\w.\[\]-]{0,60})=([^\s&;,\"'<>]+)")
+CARD_DIGITS = re.compile(r"\d(?:[ -]?\d){12}")  # what every card number holds
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,7 @@ def luhn_card(text: str) -> bool:
     return total % 10 == 0
 
 
+@lru_cache(maxsize=8192)  # names repeat
 def _json_key(name: str) -> bool:
     return secret_name(name) and name.lower() not in NOT_SECRET_KEYS
 
@@ -105,8 +110,13 @@ RULES: tuple[Rule, ...] = (
         hints=('"value"',),
     ),
     Rule("form", re.compile(rf'"([A-Za-z0-9_.:-]{{1,60}})"\s*:\s*{_JSON_STRING}'), 2, 1, hints=('"',)),
-    Rule("form", re.compile(r"(?<![\w.-])([A-Za-z][\w.\[\]-]{0,60})=([^\s&;,\"'<>]+)"), 2, 1, hints=("=",)),
+    Rule("form", FORM_PAIR, 2, 1, hints=("=",)),
     Rule("card", re.compile(r"(?<![\w.])(\d(?:[ -]?\d){12,18})(?![\w]|\.\d)"), 1, check=luhn_card),
+)
+# Any hint of the rules above but the form pair's (its names are looked at instead) and the card's (it has none):
+# an ASCII text, lower-cased, in which this finds nothing is left alone by every other rule.
+HINTS = re.compile(
+    "|".join(sorted({re.escape(hint) for rule in RULES if rule.pattern is not FORM_PAIR for hint in rule.hints}))
 )
 
 

@@ -28,6 +28,7 @@ import orjson
 from debugkit.api.content import PNG_MAGIC, sniff, unzstd
 from debugkit.redaction import scan
 from debugkit.redaction.collect import Secret
+from debugkit.redaction.literals import Literals
 from debugkit.report import embedded
 
 IMAGE_KINDS = frozenset({"png", "jpeg", "webp", "gif"})
@@ -57,7 +58,7 @@ def verify_members(
     image check (tests of the text rules)."""
     leaks: list[Leak] = []
     cleared = set(cleared_images) if cleared_images is not None else None
-    forms = [(secret, _forms(secret.value)) for secret in secrets]
+    known = Literals({form: secret.kind for secret in secrets for form in _forms(secret.value)})
     for name, data in sorted(members.items()):
         kind = _kind(data)
         if kind in IMAGE_KINDS and cleared is not None and hashlib.sha256(data).hexdigest() not in cleared:
@@ -68,12 +69,9 @@ def verify_members(
         except Exception:  # something that cannot be searched does not go out
             leaks.append(Leak(name, "unreadable"))
             continue
-        kinds = set()
-        for secret, variants in forms:
-            if secret.kind in kinds:
-                continue
-            if any(variant in text for text in texts for variant in variants):
-                kinds.add(secret.kind)
+        kinds: set[str] = set()
+        for text in texts:
+            kinds.update(str(kind) for kind in known.labels_in(text))
         for text in texts[:1]:  # the shapes: as written (the unescaped forms only add noise)
             kinds.update(found.kind for found in scan.find(text))
         leaks.extend(Leak(name, kind) for kind in sorted(kinds))
