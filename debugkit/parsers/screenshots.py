@@ -4,6 +4,11 @@ Skyvern's screenshots are PNGs (Playwright's default); JPEG and WebP are accepte
 is verified (structure and checksums) and then decoded in full, so a truncated file is caught.
 Anything unreadable, including a decompression bomb, gives a ``Screenshot`` whose ``error`` is a
 one-line reason; :func:`read_screenshot` never raises.
+
+In two halves for a loader with many screenshots: :func:`open_screenshot` reads the header (size; a
+decompression bomb refused) on the caller's thread, :func:`check_pixels` verifies and decodes, and may run
+on a worker thread (Pillow decodes without holding the interpreter), so a long run's hundred screenshots are
+decoded while its HAR is parsed.
 """
 
 from __future__ import annotations
@@ -35,6 +40,21 @@ def read_screenshot(
     ``data`` is kept on the result only when the image is readable, so a broken file is never
     embedded in a report.
     """
+    shot = open_screenshot(data, artifact_type=artifact_type, name=name, artifact_id=artifact_id, index=index)
+    check_pixels(shot)
+    return shot
+
+
+def open_screenshot(
+    data: bytes,
+    *,
+    artifact_type: str,
+    name: str,
+    artifact_id: str | None = None,
+    index: int | None = None,
+) -> Screenshot:
+    """The first half of :func:`read_screenshot`: the header read (format, size, no decompression bomb), ``data``
+    kept; :func:`check_pixels` must follow before the screenshot is used. Never raises."""
     shot = Screenshot(artifact_type=artifact_type, name=name, artifact_id=artifact_id, index=index)
     if not isinstance(data, bytes | bytearray | memoryview):
         shot.error = f"not image bytes ({type(data).__name__})"
@@ -45,7 +65,7 @@ def read_screenshot(
         shot.error = "empty file"
         return shot
     try:
-        shot.width, shot.height = _checked_size(data)
+        shot.width, shot.height = _header_size(data)
     except Exception as exc:  # the contract is "never raises": every failure is a reason
         shot.error = _reason(exc)
         return shot
@@ -53,18 +73,31 @@ def read_screenshot(
     return shot
 
 
-def _checked_size(data: bytes) -> tuple[int, int]:
-    """Verify, then fully decode the image; return ``(width, height)``.
+def check_pixels(shot: Screenshot) -> None:
+    """The second half of :func:`read_screenshot`: verify and decode every pixel of ``shot.data``; when that fails,
+    ``error`` says why and the bytes and size are dropped. Never raises; safe on any thread (no warnings filter)."""
+    if shot.data is None or shot.error:
+        return
+    try:
+        with Image.open(io.BytesIO(shot.data), formats=FORMATS) as image:
+            image.verify()  # structure and checksums; the image object is unusable afterwards
+        with Image.open(io.BytesIO(shot.data), formats=FORMATS) as image:
+            image.load()  # decodes every pixel: a truncated file fails here
+    except Exception as exc:  # every failure is a reason
+        shot.error = _reason(exc)
+        shot.data = None
+        shot.width = shot.height = None
+
+
+def _header_size(data: bytes) -> tuple[int, int]:
+    """The image's ``(width, height)`` from its header.
 
     Pillow's decompression-bomb warning is raised as an error, so an image too large to decode
-    safely is refused rather than decoded.
+    safely is refused rather than decoded (:func:`check_pixels` then has nothing to do).
     """
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         with Image.open(io.BytesIO(data), formats=FORMATS) as image:
-            image.verify()  # structure and checksums; the image object is unusable afterwards
-        with Image.open(io.BytesIO(data), formats=FORMATS) as image:
-            image.load()  # decodes every pixel: a truncated file fails here
             return image.size
 
 
