@@ -113,6 +113,17 @@ class StepLocator:
         self.chosen = set(chosen_ids(step))
         self._locations: dict[str, Location] = {}
 
+    def release(self) -> None:
+        """Drop the decoded pictures and what was made from them (a step's are tens of megabytes: the report locates
+        every step, and a locator is otherwise kept, through the cycle with its :class:`OnScreen`, until the cyclic
+        collector runs). The locations found are kept; a later call decodes again."""
+        self._rgb.clear()
+        self._grey.clear()
+        self._render_grey = None
+        self._signatures.clear()
+        self._legacy.clear()
+        self.onscreen.release()
+
     # --- shared, lazily computed pieces ----------------------------------------------------
 
     def start(self) -> StepLocator:
@@ -639,7 +650,10 @@ def locate_steps(
         start_up_to(index)
         locator, wanted = jobs[index]
         locator.prefetch(wanted)
-        return {element_id: locator.locate(element_id) for element_id in wanted}
+        try:
+            return {element_id: locator.locate(element_id) for element_id in wanted}
+        finally:
+            locator.release()
 
     if len(jobs) <= 1 or workers <= 1:
         return [work(index) for index in range(len(jobs))]

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from debugkit.model import Element
 
 READERS = 2  # regions read at once
-READ_CACHE = 32  # regions read kept per process
+READ_CACHE = 8  # regions read kept per process (each holds its tile's edge map, a byte per pixel)
 SMALL_REGION = 500_000  # px: smaller regions are read at twice the size (small light text reads better)
 AGREE = 14.0  # mean grey difference (of 1/8-size pictures) under which the re-render looks like the screenshot
 SHADOW_HEIGHT = 320  # px below a shadow host's place searched for its content
@@ -61,6 +61,13 @@ class OnScreen:
         self._widgets: dict[int, list[Widget]] = {}
         self._main_targets: list[Target] | None = None
         self.ocr_missing: str | None = None
+
+    def release(self) -> None:
+        """Drop the per-tile pictures made for the search (see :meth:`StepLocator.release`)."""
+        self._edges.clear()
+        self._widgets.clear()
+        self._screens.clear()
+        self._matches.clear()
 
     # --- reading a region ------------------------------------------------------------------------
 

@@ -96,7 +96,9 @@ def _leave_a_cpu() -> None:
             os.sched_setaffinity(threading.get_native_id(), cpus[1:])
     except (AttributeError, OSError):  # not Linux, or a mask we may not set: start as before
         pass
-_CACHE_SIZE = 8
+
+
+_CACHE_SIZE = 4  # re-renders kept (the report places steps in order; a scrape seen again is usually the next one)
 _TEXT_LIMIT = 120
 _MEASURE_ARGS = {"textLimit": _TEXT_LIMIT, "maxTiles": MAX_TILES, "overlap": OVERLAP, "minMove": MIN_MOVE}
 _FAMILIES = ("sans-serif", "serif", "monospace", "system-ui", "Arial", "Helvetica")
