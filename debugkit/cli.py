@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from debugkit import __version__
+from debugkit.allocator import return_freed_memory
 from debugkit.errors import DebugkitError, UsageError
 
 if TYPE_CHECKING:
@@ -275,6 +276,7 @@ _seconds_age = _bounded(float, 1, 7 * 24 * 3600, "a number of seconds")  # --max
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    return_freed_memory()
     try:
         if args.command == "triage":
             return _triage(args)
