@@ -157,3 +157,33 @@ def test_the_shortcut_for_plain_text_changes_nothing_the_rules_would_change(monk
     for text in shortcut:
         assert slow._text(text) == text, text
     assert [fast._text(s) for s in strings] == [slow._text(s) for s in strings]
+
+
+def test_a_large_member_is_searched_a_window_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A long run's HAR is checked window by window and a slice of entries at a time (never the whole document as
+    Python objects), and finds what the whole-text search found: values across a window's edge, values only
+    readable once JSON-decoded, shapes."""
+    import orjson
+
+    from debugkit.redaction import verify
+
+    monkeypatch.setattr(verify, "WHOLE", 2_000)
+    monkeypatch.setattr(verify, "WINDOW", 500)
+    monkeypatch.setattr(verify, "OVERLAP", 40)
+    secret = Secret("hunter2-Secret!", "password")
+
+    def har(urls: list[str]) -> bytes:
+        entries = [{"request": {"url": url, "method": "GET"}, "response": {"status": 200}} for url in urls]
+        return orjson.dumps({"log": {"version": "1.2", "entries": entries}})
+
+    plain = [f"https://a.example/item/{n}" for n in range(200)]
+    clean = har(plain)
+    assert len(clean) > 10 * verify.WINDOW and verify.verify_members({"network.har": clean}, [secret], set()) == []
+    for position in range(0, len(clean), 97):  # the value written at many places, some across a window's edge
+        data = clean[:position] + b"hunter2-Secret!" + clean[position:]
+        assert [leak.kind for leak in verify.verify_members({"x.txt": data}, [secret], set())] == ["password"]
+    escaped = har([*plain[:150], "https://a.example/?q=hunter2-\\u0053ecret!", *plain[150:]]).replace(b"\\\\u", b"\\u")
+    assert b"hunter2-Secret!" not in escaped and b"\\u0053" in escaped  # readable only once decoded
+    assert [leak.kind for leak in verify.verify_members({"network.har": escaped}, [secret], set())] == ["password"]
+    card = har([*plain[:120], "https://a.example/pay?n=4242 4242 4242 4242", *plain[120:]])
+    assert [leak.kind for leak in verify.verify_members({"network.har": card}, [], set())] == ["card"]

@@ -19,13 +19,14 @@ import html
 import json
 import struct
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from urllib.parse import quote, quote_plus
 
 import orjson
 
 from debugkit.api.content import PNG_MAGIC, sniff, unzstd
+from debugkit.parsers.har import entry_slices
 from debugkit.redaction import scan
 from debugkit.redaction.collect import Secret
 from debugkit.redaction.literals import Literals
@@ -34,6 +35,9 @@ from debugkit.report import embedded
 IMAGE_KINDS = frozenset({"png", "jpeg", "webp", "gif"})
 _TEXT_CHUNKS = (b"tEXt", b"iTXt", b"zTXt")
 MAX_CHUNK_TEXT = 1 << 20
+WHOLE = 8 << 20  # bytes: a member up to this size is searched as one text
+WINDOW = 1 << 20  # bytes: a larger one a window at a time
+OVERLAP = 64 << 10  # bytes: at least, between windows (so any value, and any shape up to this long, is in one)
 
 
 @dataclass(frozen=True)
@@ -58,22 +62,24 @@ def verify_members(
     image check (tests of the text rules)."""
     leaks: list[Leak] = []
     cleared = set(cleared_images) if cleared_images is not None else None
-    known = Literals({form: secret.kind for secret in secrets for form in _forms(secret.value)})
+    forms = {form: secret.kind for secret in secrets for form in _forms(secret.value)}
+    known = Literals(forms)
+    overlap = max([OVERLAP, *(4 * len(form) for form in forms)])  # bytes: a form is at most 4 per character
     for name, data in sorted(members.items()):
         kind = _kind(data)
         if kind in IMAGE_KINDS and cleared is not None and hashlib.sha256(data).hexdigest() not in cleared:
             leaks.append(Leak(name, "image"))
             continue
+        kinds: set[str] = set()
         try:
-            texts = _readable(name, data, kind)
+            for texts, shapes in _groups(name, data, kind, overlap):
+                for text in texts:
+                    kinds.update(str(label) for label in known.labels_in(text))
+                if shapes:  # the shapes: as written (the unescaped and decoded forms only add noise)
+                    kinds.update(found.kind for found in scan.find(texts[0]))
         except Exception:  # something that cannot be searched does not go out
             leaks.append(Leak(name, "unreadable"))
             continue
-        kinds: set[str] = set()
-        for text in texts:
-            kinds.update(str(kind) for kind in known.labels_in(text))
-        for text in texts[:1]:  # the shapes: as written (the unescaped forms only add noise)
-            kinds.update(found.kind for found in scan.find(text))
         leaks.extend(Leak(name, kind) for kind in sorted(kinds))
     return leaks
 
@@ -92,7 +98,14 @@ def _kind(data: bytes) -> str:
     return sniff(data)
 
 
-def _readable(name: str, data: bytes, kind: str) -> list[str]:
+def _groups(name: str, data: bytes, kind: str, overlap: int) -> Iterator[tuple[list[str], bool]]:
+    """The member's texts, a group at a time: ``(texts, shapes)``, where the known values are searched in every
+    text and, when ``shapes``, the secret shapes in the first (the text as written).
+
+    A member up to :data:`WHOLE` bytes is one group: as written, HTML-unescaped, and for JSON every string
+    decoded. A larger one (a long run's HAR) is read :data:`WINDOW` bytes at a time, each window overlapping the
+    next by more than any value's longest form, and its JSON strings a slice of ``log.entries`` at a time: never
+    the whole document as Python objects (several times the file)."""
     if kind == "zstd":
         data = unzstd(data, name)
         kind = _kind(data)
@@ -100,17 +113,46 @@ def _readable(name: str, data: bytes, kind: str) -> list[str]:
         data = gzip.decompress(data)
         kind = _kind(data)
     if kind == "png":
-        return [_png_text(data)]
+        yield [_png_text(data)], True
+        return
     if kind in IMAGE_KINDS or kind == "zip":
-        return []  # pixels are the masking stage's job (and only its images pass, see above)
-    text = data.decode("utf-8", errors="replace")
-    if embedded.has_blocks(text):  # a report's compressed data: its strings are read like the page's
-        text += "\n" + "\n".join(_strings(embedded.read_blocks(text)))
-    texts = [text, html.unescape(text)]
+        return  # pixels are the masking stage's job (and only its images pass, see verify_members)
+    if len(data) <= WHOLE:
+        text = data.decode("utf-8", errors="replace")
+        if embedded.has_blocks(text):  # a report's compressed data: its strings are read like the page's
+            text += "\n" + "\n".join(_strings(embedded.read_blocks(text)))
+        texts = [text, html.unescape(text)]
+        if kind == "json":
+            with contextlib.suppress(orjson.JSONDecodeError):
+                texts.append("\n".join(_strings(orjson.loads(data))))
+        yield texts, True
+        return
+    blocks = False
+    for start in range(0, len(data), WINDOW):
+        window = data[start : start + WINDOW + overlap].decode("utf-8", errors="replace")
+        blocks = blocks or embedded.has_blocks(window)
+        yield [window, html.unescape(window)], True
+    if blocks:
+        yield ["\n".join(_strings(embedded.read_blocks(data.decode("utf-8", errors="replace"))))], True
     if kind == "json":
-        with contextlib.suppress(orjson.JSONDecodeError):
-            texts.append("\n".join(_strings(orjson.loads(data))))
-    return texts
+        for strings in _json_strings(data):
+            yield ["\n".join(strings)], False
+
+
+def _json_strings(data: bytes) -> Iterator[list[str]]:
+    """Every string of a JSON document (keys too): a slice of a HAR's entries at a time, else all at once."""
+    sliced = entry_slices(data)
+    if sliced is not None:
+        skeleton, slices = sliced
+        yield _strings(skeleton)
+        try:
+            for chunk in slices:
+                yield _strings(chunk)
+            return
+        except orjson.JSONDecodeError:
+            pass  # a slice that does not parse: the document as a whole, below
+    with contextlib.suppress(orjson.JSONDecodeError):
+        yield _strings(orjson.loads(data))
 
 
 def _png_text(data: bytes) -> str:
