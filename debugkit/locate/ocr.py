@@ -60,19 +60,19 @@ def even_widgets(grey: Any, widgets: list[Any]) -> Any:
     :func:`even_polarity`. Larger boxes first, so a button inside a card keeps its own fill."""
     import numpy as np
 
-    out = even_polarity(grey).astype(np.float32)
-    values = grey.astype(np.float32)
+    out = even_polarity(grey)  # uint8: no full-size float copies (a reader thread each, on big screenshots)
     for widget in sorted(widgets, key=lambda w: -w.area):
         x, y, w, h = widget.box
         out[y : y + h, x : x + w] = 255
         ix, iy, iw, ih = widget.inner
-        inside = values[iy : iy + ih, ix : ix + iw]
+        inside = grey[iy : iy + ih, ix : ix + iw].astype(np.float32)
         if inside.size == 0:
             continue
         diff = np.abs(inside - float(np.median(inside)))
         _clear_corners(diff)
-        out[iy : iy + ih, ix : ix + iw] = 255 - diff * (255 / max(MIN_CONTRAST, float(diff.max())))
-    return np.clip(out, 0, 255).astype(np.uint8)
+        shade = 255 - diff * (255 / max(MIN_CONTRAST, float(diff.max())))
+        out[iy : iy + ih, ix : ix + iw] = np.clip(shade, 0, 255).astype(np.uint8)
+    return out
 
 
 def _clear_corners(diff: Any) -> None:
