@@ -25,6 +25,7 @@ from debugkit.redaction.literals import Literals
 from debugkit.redaction.policy import bullets_only, is_placeholder
 
 _REMEMBERED = 200  # strings up to this long are redacted once each (they repeat: methods, error texts, names)
+_REMEMBERED_COUNT = 20_000  # ... up to this many of them (a long run's unique URLs would otherwise all be kept)
 _BEARER = re.compile(r"\b(Bearer|Basic|Token)\s+([A-Za-z0-9._~+/=-]{8,})", re.IGNORECASE)
 _QUERY_PAIR = re.compile(r"([?&;])([A-Za-z0-9_.\-\[\]%]+)=([^&#\s\"'<>]*)")
 # Shape rules (debugkit.redaction.scan) by kind, and the policy switch each answers to.
@@ -101,7 +102,9 @@ class Redactor:
         if len(value) <= _REMEMBERED:
             done = self._texts.get(value)
             if done is None:
-                done = self._texts[value] = self._text(value)
+                done = self._text(value)
+                if len(self._texts) < _REMEMBERED_COUNT:  # the ones that repeat come early
+                    self._texts[value] = done
             return done
         return self._text(value)
 
