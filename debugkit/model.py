@@ -62,6 +62,16 @@ class ArtifactRef:
     index: int | None = None  # call/screenshot index from a bundle key such as screenshot_llm_2.png
     created_at: datetime | None = None  # row time, or the time in a storage file name
     archived: bool = False
+    # Its size in bytes, when the source knows it without reading (a ZIP member's header, a file's stat):
+    # ``known_size()`` lets a caller leave out what is too big before reading it.
+    size: Callable[[], int | None] | None = field(default=None, repr=False, compare=False)
+
+    def known_size(self) -> int | None:
+        """The size the source gives without reading, or None (unknown, or the source could not say)."""
+        try:
+            return self.size() if self.size is not None else None
+        except Exception:  # a hint only: never a reason to fail
+            return None
 
     def sort_key(self) -> tuple[Any, ...]:
         """Order within a step: bundle index first, then time, then the id's embedded counter."""

@@ -233,3 +233,26 @@ def test_the_har_is_redacted_a_slice_at_a_time_exactly_as_a_whole(tmp_path: Path
         har._CHUNK_BYTES = chunk
     assert sliced is not None and orjson.loads(sliced) == whole and sliced != data
     assert redacted_har(data[: len(data) // 2], redactor) is None
+
+
+@pytest.mark.parametrize(
+    "source", [FIXTURES / "runs" / "bundled_step_archive", FIXTURES / "archives" / "task_archive.zip"]
+)
+def test_a_har_over_the_member_cap_is_left_out_without_being_read(source: Path, tmp_path: Path, monkeypatch):
+    """The member cap is checked on the size the ZIP header gives: a long run's 60 MB HAR is not read again (the
+    bundle's peak memory) only to be left out."""
+    from debugkit.report import bundle_members
+
+    raw = open_source(source)
+    run = load_run(raw)
+    har = next(ref for ref in raw.artifacts if ref.artifact_type == "har")
+    size = har.known_size()
+    assert size is not None and size == len(har.read())
+    reads = []
+    original = har.read
+    monkeypatch.setattr(har, "read", lambda: reads.append(1) or original())
+    monkeypatch.setattr(bundle_members, "MAX_MEMBER_BYTES", size - 1)
+    result = build_bundle(raw, run, tmp_path / "b.zip", render=False)
+    assert reads == []
+    assert any(item["name"] == "network.har" and "cap" in item["reason"] for item in result.left_out)
+    assert "network.har" not in zipfile.ZipFile(tmp_path / "b.zip").namelist()

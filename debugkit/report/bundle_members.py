@@ -100,14 +100,22 @@ def _read(ref: ArtifactRef, members: Members, name: str) -> bytes | None:
 def _over_cap(members: Members, name: str, data: bytes, ref: ArtifactRef) -> bool:
     if len(data) <= MAX_MEMBER_BYTES:
         return False
-    members.leave_out(name, f"{len(data) / MIB:.1f} MiB is over the {MAX_MEMBER_BYTES // MIB} MiB cap per member", ref)
+    members.leave_out(name, _over_cap_reason(len(data)), ref)
     return True
+
+
+def _over_cap_reason(size: int) -> str:
+    return f"{size / MIB:.1f} MiB is over the {MAX_MEMBER_BYTES // MIB} MiB cap per member"
 
 
 def har_members(raw: RawRun, redactor: Redactor | None, members: Members) -> None:
     refs = [r for r in raw.artifacts if r.artifact_type == "har"]
     for number, ref in enumerate(refs):
         name = "network.har" if len(refs) == 1 else f"network_{number}.har"
+        size = ref.known_size()
+        if size is not None and size > MAX_MEMBER_BYTES:  # left out without reading it (a long run's: 60 MB)
+            members.leave_out(name, _over_cap_reason(size), ref)
+            continue
         data = _read(ref, members, name)
         if data is None or _over_cap(members, name, data, ref):
             continue

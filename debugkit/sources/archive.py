@@ -101,6 +101,7 @@ def member_refs(
                 artifact_type=artifact_type,
                 name=name,
                 read=guarded(partial(archive.read, name), f"{name} in {archive.label}"),
+                size=partial(member_size, archive, name),
                 step_id=step_id,
                 task_id=task_id,
                 bundle_key=name.rsplit("/", 1)[-1],
@@ -109,6 +110,12 @@ def member_refs(
             )
         )
     return refs, problems
+
+
+def member_size(archive: SafeZip, name: str) -> int | None:
+    """A member's uncompressed size as its ZIP header gives it (checked again while it is read)."""
+    info = archive.members.get(name)
+    return info.file_size if info is not None else None
 
 
 def run_folder_prefix(archive: SafeZip) -> str | None:

@@ -232,6 +232,7 @@ def _file_ref(entry: Path, match: re.Match[str], step_id: str | None, task_id: s
         artifact_type=match.group("type"),
         name=entry.name,
         read=guarded(partial(read_path, entry, entry.name, entry.parent), entry.name),
+        size=lambda: entry.lstat().st_size,
         artifact_id=match.group("artifact_id"),
         step_id=step_id,
         task_id=task_id,

@@ -16,7 +16,7 @@ from typing import Any
 from debugkit.constants import ARCHIVE_TYPES
 from debugkit.model import ArtifactRef, ArtifactUnavailable, Problem, RawRun
 from debugkit.runfolder_layout import FETCH_MANIFEST, FILE_DIRS, artifact_id_of, artifact_outcomes, split_file_name
-from debugkit.sources.archive import refusal_problems
+from debugkit.sources.archive import member_size, refusal_problems
 from debugkit.sources.common import (
     MISSING,
     guarded,
@@ -177,6 +177,7 @@ class _ArtifactReader:
             artifact_type=row["artifact_type"],
             name=name,
             read=guarded(partial(self._read, row, rel), name),
+            size=partial(self._size, row, rel),
             artifact_id=artifact_id,
             step_id=row.get("step_id"),
             task_id=row.get("task_id"),
@@ -207,6 +208,15 @@ class _ArtifactReader:
         if bundle_key:
             return self._read_member(row, bundle_key, label)
         raise ArtifactUnavailable(f"file not downloaded: {label}", "missing")
+
+    def _size(self, row: dict[str, Any], rel: str | None) -> int | None:
+        """A bundled member's size from its parent archive's header; None for the rest (read to know)."""
+        bundle_key = row.get("bundle_key")
+        parent = self.parents.get(str(row.get("uri")))
+        if rel is not None or not bundle_key or parent is None or parent.archive is None:
+            return None
+        name = parent.archive.find(bundle_key)
+        return member_size(parent.archive, name) if name is not None else None
 
     def _read_member(self, row: dict[str, Any], bundle_key: str, label: str) -> bytes:
         parent = self.parents.get(str(row.get("uri")))
