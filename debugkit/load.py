@@ -61,6 +61,7 @@ class _Reader:
         self.problems = problems
         self._pool: ThreadPoolExecutor | None = None
         self._checks: list[tuple[Future[None], Screenshot, ArtifactRef, int]] = []
+        self._soon: dict[int, Future[bytes]] = {}
 
     def check_later(self, shot: Screenshot, ref: ArtifactRef) -> None:
         if shot.data is None:
@@ -84,9 +85,18 @@ class _Reader:
         for offset, (position, problem) in enumerate(damaged):  # in reading order, each where it was found
             self.problems.insert(position + offset, problem)
 
+    def read_soon(self, refs: list[ArtifactRef]) -> None:
+        """Start reading ``refs`` on a thread of their own (the run's HAR: inflating it from a ZIP does not hold the
+        interpreter, so it goes on while the steps are read); :meth:`read` then takes the bytes, or the reason."""
+        if refs:
+            pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="debugkit-read")
+            self._soon = {id(ref): pool.submit(ref.read) for ref in refs}
+            pool.shutdown(wait=False)
+
     def read(self, ref: ArtifactRef) -> bytes | None:
         try:
-            return ref.read()
+            future = self._soon.pop(id(ref), None)
+            return future.result() if future is not None else ref.read()
         except ArtifactUnavailable as exc:
             self.problems.append(
                 Problem(exc.kind, exc.reason, ref.artifact_type, ref.step_id, ref.artifact_id)
@@ -124,6 +134,10 @@ def load_run(raw: RawRun) -> RunData:
     for ref in raw.artifacts:
         by_step[ref.step_id].append(ref)
 
+    run_level = sorted(
+        (ref for ref in raw.artifacts if ref.artifact_type in NETWORK_LOG_TYPES), key=ArtifactRef.sort_key
+    )
+    reader.read_soon(run_level)
     run.steps_from_api = raw.steps_from_api
     run.steps = _build_steps(raw, by_step, run.problems)
     rows_by_step = _action_rows_by_step(raw.actions)
@@ -135,9 +149,6 @@ def load_run(raw: RawRun) -> RunData:
 
     if not raw.steps_from_api:
         _estimate_step_times(run.steps, by_step)
-    run_level = sorted(
-        (ref for ref in raw.artifacts if ref.artifact_type in NETWORK_LOG_TYPES), key=ArtifactRef.sort_key
-    )
     try:
         _load_network_and_console(run, run_level, reader)
     finally:
