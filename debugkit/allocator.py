@@ -10,9 +10,7 @@ leaves that program's allocator alone: only the CLI calls :func:`return_freed_me
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import platform
+import os
 
 M_TRIM_THRESHOLD = -1  # glibc's mallopt parameters (malloc.h)
 M_MMAP_THRESHOLD = -3
@@ -22,12 +20,13 @@ TRIM_THRESHOLD = 8 << 20  # free memory above this at a heap's top is returned
 
 def return_freed_memory() -> bool:
     """Fix glibc's mmap and trim thresholds (this also stops it raising them); False where there is no glibc."""
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
-        return False
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
+        if not os.confstr("CS_GNU_LIBC_VERSION"):  # not glibc (musl, macOS, Windows)
+            return False
+        import ctypes  # only here: the CLI's start pays for it where it is used
+
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (AttributeError, ValueError, OSError):
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
