@@ -371,6 +371,9 @@ def _triage(args: argparse.Namespace) -> int:
     # failing action's steps in full; --full and --step show every (focused) step
     locate: Locate = "decisive" if not args.json else "all" if args.full or args.step else "shown"
     t = _open(args, step=args.step, locate=locate)
+    render = sys.modules.get("debugkit.locate.render")
+    if render is not None:
+        render.close_soon()  # nothing more to render: Chromium closes while the output is written
     if args.json:
         document = t.to_json(full=args.full)
         sys.stdout.buffer.write(orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))

@@ -288,6 +288,7 @@ class Renderer:
         self._page_slots: asyncio.Semaphore | None = None
         self._starting: asyncio.Lock | None = None  # made on the loop, when first needed
         self.launch_seconds: float | None = None
+        self._stopping: Future[None] | None = None  # close_soon's closing, awaited by close
 
     def __enter__(self) -> Renderer:
         return self
@@ -521,16 +522,25 @@ class Renderer:
 
     # --- closing ----------------------------------------------------------------------------------
 
+    def close_soon(self) -> None:
+        """Start closing Chromium without waiting (a command that will render nothing more, while it writes its
+        output); :meth:`close` then waits for it and removes the profile folder."""
+        with self._lock:
+            if self._loop is not None and self._stopping is None:
+                self._stopping = asyncio.run_coroutine_threadsafe(self._stop(), self._loop)
+
     def close(self) -> None:
         """Close Chromium, wait until its processes are gone and remove its profile folder (from any thread)."""
         with self._lock:
-            loop, thread = self._loop, self._thread
-            self._loop = self._thread = None
+            loop, thread, stopping = self._loop, self._thread, self._stopping
+            self._loop = self._thread = self._stopping = None
         if loop is not None and thread is not None:
             if thread is threading.current_thread():  # pragma: no cover - closing from a page callback
                 raise RuntimeError("Renderer.close() called from its own loop")
             with contextlib.suppress(Exception):  # closing is best effort
-                asyncio.run_coroutine_threadsafe(self._stop(), loop).result(timeout=30)
+                if stopping is None:
+                    stopping = asyncio.run_coroutine_threadsafe(self._stop(), loop)
+                stopping.result(timeout=30)
             loop.call_soon_threadsafe(loop.stop)
             thread.join(timeout=10)
             if not thread.is_alive():
@@ -742,6 +752,14 @@ def submit_scrape(
 ) -> Future[RenderResult]:
     """:func:`measure_scrape` without waiting: a future of the result (several render at once)."""
     return (renderer or shared_renderer()).submit(html, page_url, viewport, screenshot=screenshot)
+
+
+def close_soon() -> None:
+    """Start closing every renderer (see :meth:`Renderer.close_soon`); :func:`shutdown` finishes it."""
+    with _all_lock:
+        renderers = list(_all)
+    for renderer in renderers:
+        renderer.close_soon()
 
 
 def shutdown() -> None:
