@@ -92,7 +92,7 @@ def endpoint(entry: NetworkEntry) -> tuple[str, str, str]:
     return entry.method.upper(), netloc, path
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=1 << 12)  # the endpoints asked about again (failures) are recent ones
 def _host_and_path(url: str) -> tuple[str, str]:
     parts = urlsplit(url)
     return parts.netloc, parts.path
