@@ -364,7 +364,6 @@ def _warn_no_redact(args: argparse.Namespace) -> None:
 
 def _triage(args: argparse.Namespace) -> int:
     import orjson
-    from rich.console import Console
 
     _warn_no_redact(args)
     # what is shown is located: the bounded --json document and the terminal show the decisive and the
@@ -379,6 +378,8 @@ def _triage(args: argparse.Namespace) -> int:
         sys.stdout.buffer.write(orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
         sys.stdout.flush()
         return EXIT_OK
+    from rich.console import Console  # the terminal's only (15 ms of a --json run's start)
+
     t.print(Console(no_color=args.no_color or None, highlight=False, soft_wrap=False), steps=args.steps)
     return EXIT_OK
 
