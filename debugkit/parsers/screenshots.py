@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from typing import Any
 
 from PIL import Image
 
@@ -27,20 +28,14 @@ FORMATS = ("PNG", "JPEG", "WEBP")
 _REASON_LIMIT = 200
 
 
-def read_screenshot(
-    data: bytes,
-    *,
-    artifact_type: str,
-    name: str,
-    artifact_id: str | None = None,
-    index: int | None = None,
-) -> Screenshot:
-    """Describe ``data`` as a screenshot: size when readable, else ``error``.
+def read_screenshot(data: bytes, **fields: Any) -> Screenshot:
+    """Describe ``data`` as a screenshot: size when readable, else ``error`` (``fields``: ``artifact_type``,
+    ``name``, ``artifact_id``, ``index``, as :func:`open_screenshot` takes them).
 
     ``data`` is kept on the result only when the image is readable, so a broken file is never
     embedded in a report.
     """
-    shot = open_screenshot(data, artifact_type=artifact_type, name=name, artifact_id=artifact_id, index=index)
+    shot = open_screenshot(data, **fields)
     check_pixels(shot)
     return shot
 
