@@ -38,10 +38,10 @@ from debugkit.parsers.screenshots import check_pixels, open_screenshot
 from debugkit.redaction.collect import HarSecrets
 from debugkit.timeutil import parse_time
 
-# What a step that ran actions is expected to have, so its absence is worth naming.
 # Threads decoding screenshots while the run is read (Pillow decodes without holding the interpreter): on the
 # 40-step bench run, 124 screenshots took 0.11 s of the main thread's reading before.
 PIXEL_CHECKERS = 2
+# What a step that ran actions is expected to have, so its absence is worth naming.
 EXPECTED_STEP_TYPES = ("visible_elements_tree", "html_scrape", "screenshot_llm", "llm_response_parsed")
 # What a step that failed to load its page lacks, named so the reader knows why it is not there.
 NO_PAGE_TYPES = ("html_scrape", "screenshot_llm")
