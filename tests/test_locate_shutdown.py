@@ -88,3 +88,34 @@ def test_a_command_that_will_locate_starts_chromium_while_the_run_is_read(tmp_pa
     assert len(launched) == 1
     render.shutdown()
     assert [p for p in launched if Path(p).exists()] == [] and _chromium_with(set(launched)) == []
+
+
+def test_a_command_that_fails_while_chromium_starts_closes_it_cleanly(tmp_path):
+    """A command that ends while the browser it started in the background is still starting (``triage --step``
+    naming no step fails right after reading) waits for the start, then closes it: no "Event loop is closed"
+    or "Task was destroyed" on stderr, no driver or Chromium left, no profile folder."""
+    require_browser()
+    import subprocess
+    import sys
+
+    marker = tmp_path / "profiles.txt"
+    code = (
+        "import asyncio, sys\n"
+        "from debugkit.locate import render\n"
+        "spawn = asyncio.create_subprocess_exec\n"
+        "async def slow_spawn(*a, **k):\n"  # the driver's spawn takes a while: the command ends meanwhile
+        "    await asyncio.sleep(0.5)\n"
+        "    return await spawn(*a, **k)\n"
+        "asyncio.create_subprocess_exec = slow_spawn\n"
+        "made = []\n"
+        "real = render.tempfile.mkdtemp\n"
+        "render.tempfile.mkdtemp = lambda *a, **k: (made.append(real(*a, **k)), made[-1])[1]\n"
+        "render.warm_up()\n"
+        "render.shutdown()\n"
+        "open(sys.argv[1], 'w').write('\\n'.join(made))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(marker)], capture_output=True, text=True, timeout=120,
+                          cwd=ROOT, check=False)
+    assert done.returncode == 0 and done.stderr == ""
+    made = set(marker.read_text().split())
+    assert [p for p in made if Path(p).exists()] == [] and _chromium_with(made) == []

@@ -527,7 +527,7 @@ class Renderer:
         output); :meth:`close` then waits for it and removes the profile folder."""
         with self._lock:
             if self._loop is not None and self._stopping is None:
-                self._stopping = asyncio.run_coroutine_threadsafe(self._stop(), self._loop)
+                self._stopping = asyncio.run_coroutine_threadsafe(self._close(), self._loop)
 
     def close(self) -> None:
         """Close Chromium, wait until its processes are gone and remove its profile folder (from any thread)."""
@@ -539,7 +539,7 @@ class Renderer:
                 raise RuntimeError("Renderer.close() called from its own loop")
             with contextlib.suppress(Exception):  # closing is best effort
                 if stopping is None:
-                    stopping = asyncio.run_coroutine_threadsafe(self._stop(), loop)
+                    stopping = asyncio.run_coroutine_threadsafe(self._close(), loop)
                 stopping.result(timeout=30)
             loop.call_soon_threadsafe(loop.stop)
             thread.join(timeout=10)
@@ -551,6 +551,16 @@ class Renderer:
             shutil.rmtree(profile, ignore_errors=True)
         with self._lock:
             self._cache.clear()
+
+    async def _close(self) -> None:
+        """Stop, once a start in progress has finished: stopped in the middle of its start, the Playwright driver
+        being spawned is left running and the loop closes on its pending task (a command that fails at once, e.g. on
+        an unknown ``--step``, while Chromium starts in the background)."""
+        if self._starting is not None:
+            async with self._starting:
+                await self._stop()
+        else:
+            await self._stop()
 
     async def _stop(self) -> None:
         for closer in (
