@@ -80,10 +80,10 @@ def test_a_command_that_will_locate_starts_chromium_while_the_run_is_read(tmp_pa
     assert warmed == [True]
     renderer = render.shared_renderer()
     for _ in range(600):  # nothing here asks for a page: the browser starts on its own, in the background
-        if renderer.launch_seconds is not None:
+        if renderer.started:
             break
         time.sleep(0.1)
-    assert renderer.launch_seconds is not None and len(launched) == 1
+    assert renderer.started and len(launched) == 1
     renderer._ensure()  # already started: a scrape now does not launch another
     assert len(launched) == 1
     render.shutdown()

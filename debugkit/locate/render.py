@@ -287,7 +287,6 @@ class Renderer:
         self._opened = 0
         self._page_slots: asyncio.Semaphore | None = None
         self._starting: asyncio.Lock | None = None  # made on the loop, when first needed
-        self.launch_seconds: float | None = None
         self._stopping: Future[None] | None = None  # close_soon's closing, awaited by close
 
     def __enter__(self) -> Renderer:
@@ -315,6 +314,11 @@ class Renderer:
                 ready.wait()
                 self._loop = loop
             return asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+
+    @property
+    def started(self) -> bool:
+        """Whether Chromium is up (started on first use, or in the background by :meth:`start_soon`)."""
+        return self._context is not None
 
     def start_soon(self) -> None:
         """Start Chromium in the background, without waiting: a command that will place elements starts it while
@@ -347,7 +351,6 @@ class Renderer:
         if reason:
             self._failed = reason
             raise RenderUnavailable(reason)
-        started = time.perf_counter()
         _leave_a_cpu()
         try:
             from playwright.async_api import async_playwright
@@ -379,7 +382,6 @@ class Renderer:
             await self._stop()
             self._failed = f"Chromium could not be started: {_one_line(exc)}"
             raise RenderUnavailable(self._failed) from None
-        self.launch_seconds = time.perf_counter() - started
         return self._context
 
     async def _warm(self, page: Any) -> None:
