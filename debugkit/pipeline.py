@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from debugkit import allocator
 from debugkit.analysis.triage import Triage as Analysis
 from debugkit.analysis.triage import analyse
 from debugkit.load import load_run
@@ -76,7 +77,9 @@ def read(source: str | os.PathLike[str], *, warm: bool = False) -> Read:
         from debugkit.locate.render import warm_up
 
         warm_up()
-    return Read(raw=raw, run=load_run(raw))
+    run = load_run(raw)
+    allocator.trim()  # the CLI's process: what parsing the HAR left free goes back before the next stages
+    return Read(raw=raw, run=run)
 
 
 def prepare(

@@ -24,3 +24,45 @@ def test_thresholds_are_set_where_there_is_glibc() -> None:
 def test_nothing_is_done_without_glibc(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(allocator.os, "confstr", lambda name: None)
     assert allocator.return_freed_memory() is False
+
+
+_HEAPS = """
+import ctypes, os, sys, tempfile, threading
+from debugkit import allocator
+if sys.argv[1] == "fixed":
+    assert allocator.return_freed_memory()
+held, ready, done = [], threading.Barrier(5), threading.Event()
+def work():
+    held.append(bytearray(300_000))  # malloc'd from this thread (above pymalloc's small-object sizes)
+    ready.wait()
+    done.wait()
+threads = [threading.Thread(target=work) for _ in range(4)]
+for thread in threads:
+    thread.start()
+ready.wait()
+libc = ctypes.CDLL("libc.so.6")
+libc.fopen.restype = ctypes.c_void_p
+libc.fopen.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
+libc.fclose.argtypes = [ctypes.c_void_p]
+path = os.path.join(tempfile.mkdtemp(), "heaps.xml")
+stream = libc.fopen(path.encode(), b"w")
+libc.malloc_info(0, stream)
+libc.fclose(stream)
+done.set()
+print(open(path).read().count("<heap nr="))
+"""
+
+
+@pytest.mark.skipif(not _glibc(), reason="glibc only (Debian, where CI runs, has it)")
+def test_threads_share_one_heap_once_fixed() -> None:
+    """Each thread's own heap kept its freed screenshots: the CLI keeps every thread on one heap."""
+    import subprocess
+    import sys
+
+    def heaps(mode: str) -> int:
+        out = subprocess.run([sys.executable, "-c", _HEAPS, mode], capture_output=True, text=True, check=True)
+        return int(out.stdout)
+
+    assert heaps("default") > 1  # glibc's default: the threads got heaps of their own
+    assert heaps("fixed") == 1

@@ -21,6 +21,7 @@ from typing import Any
 
 from PIL import Image
 
+from debugkit import allocator
 from debugkit.locate import align as align_mod
 from debugkit.locate import exact, legacy, overlap
 from debugkit.locate.model import EXACT, FRAME_EXACT, LEGACY, RENDERED, Location, RenderResult
@@ -654,6 +655,7 @@ def locate_steps(
             return {element_id: locator.locate(element_id) for element_id in wanted}
         finally:
             locator.release()
+            allocator.trim()  # the CLI's process: the step's freed pictures go back at once
 
     if len(jobs) <= 1 or workers <= 1:
         return [work(index) for index in range(len(jobs))]

@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from debugkit import __version__
+from debugkit import __version__, allocator
 from debugkit.analysis.triage import Triage
 from debugkit.errors import BundleRefused
 from debugkit.model import RawRun, RunData, StepData
@@ -99,6 +99,7 @@ def build_bundle(
     manifest = _manifest(raw, shown, members, dropped, counts, redact, redactor, max_size, built, masks)
     every = [*members, Member("manifest.json", manifest, "manifest")]
     if redact:
+        allocator.trim()  # the CLI's process: what building the members left free, before the check's own peak
         leaks = verify_members({m.name: m.data for m in every}, secrets, built.cleared_images)
         if leaks:
             listed = "; ".join(str(leak) for leak in leaks[:5])
