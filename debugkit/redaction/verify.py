@@ -72,11 +72,10 @@ def verify_members(
             continue
         kinds: set[str] = set()
         try:
-            for texts, shapes in _groups(name, data, kind, overlap):
-                for text in texts:
-                    kinds.update(str(label) for label in known.labels_in(text))
+            for text, shapes in _texts(name, data, kind, overlap):
+                kinds.update(str(label) for label in known.labels_in(text))
                 if shapes:  # the shapes: as written (the unescaped and decoded forms only add noise)
-                    kinds.update(found.kind for found in scan.find(texts[0]))
+                    kinds.update(found.kind for found in scan.find(text))
         except Exception:  # something that cannot be searched does not go out
             leaks.append(Leak(name, "unreadable"))
             continue
@@ -98,14 +97,15 @@ def _kind(data: bytes) -> str:
     return sniff(data)
 
 
-def _groups(name: str, data: bytes, kind: str, overlap: int) -> Iterator[tuple[list[str], bool]]:
-    """The member's texts, a group at a time: ``(texts, shapes)``, where the known values are searched in every
-    text and, when ``shapes``, the secret shapes in the first (the text as written).
+def _texts(name: str, data: bytes, kind: str, overlap: int) -> Iterator[tuple[str, bool]]:
+    """The member's texts, one at a time (the last is dropped before the next is made): ``(text, shapes)``, where
+    the known values are searched in every text and, when ``shapes``, the secret shapes too.
 
-    A member up to :data:`WHOLE` bytes is one group: as written, HTML-unescaped, and for JSON every string
-    decoded. A larger one (a long run's HAR) is read :data:`WINDOW` bytes at a time, each window overlapping the
-    next by more than any value's longest form, and its JSON strings a slice of ``log.entries`` at a time: never
-    the whole document as Python objects (several times the file)."""
+    A member up to :data:`WHOLE` bytes: as written, then HTML-unescaped; a report's compressed data blocks, their
+    strings decoded (shapes searched) and HTML-unescaped; for JSON every string decoded. A larger one (a long run's
+    HAR) is read :data:`WINDOW` bytes at a time, each window overlapping the next by more than any value's longest
+    form, and its JSON strings a slice of ``log.entries`` at a time: never the whole document as Python objects
+    (several times the file)."""
     if kind == "zstd":
         data = unzstd(data, name)
         kind = _kind(data)
@@ -113,30 +113,31 @@ def _groups(name: str, data: bytes, kind: str, overlap: int) -> Iterator[tuple[l
         data = gzip.decompress(data)
         kind = _kind(data)
     if kind == "png":
-        yield [_png_text(data)], True
+        yield _png_text(data), True
         return
     if kind in IMAGE_KINDS or kind == "zip":
         return  # pixels are the masking stage's job (and only its images pass, see verify_members)
-    if len(data) <= WHOLE:
-        text = data.decode("utf-8", errors="replace")
-        if embedded.has_blocks(text):  # a report's compressed data: its strings are read like the page's
-            text += "\n" + "\n".join(_strings(embedded.read_blocks(text)))
-        texts = [text, html.unescape(text)]
-        if kind == "json":
-            with contextlib.suppress(orjson.JSONDecodeError):
-                texts.append("\n".join(_strings(orjson.loads(data))))
-        yield texts, True
-        return
+    whole = len(data) <= WHOLE
     blocks = False
-    for start in range(0, len(data), WINDOW):
-        window = data[start : start + WINDOW + overlap].decode("utf-8", errors="replace")
+    for start in range(0, len(data), WHOLE if whole else WINDOW):
+        window = data[start : start + (WHOLE if whole else WINDOW + overlap)].decode("utf-8", errors="replace")
         blocks = blocks or embedded.has_blocks(window)
-        yield [window, html.unescape(window)], True
-    if blocks:
-        yield ["\n".join(_strings(embedded.read_blocks(data.decode("utf-8", errors="replace"))))], True
+        yield window, True
+        yield html.unescape(window), False
+        del window
+    if blocks:  # a report's compressed data: its strings are read like the page's
+        for document in embedded.iter_blocks(data.decode("utf-8", errors="replace")):
+            strings = "\n".join(_strings(document))
+            del document
+            yield strings, True
+            yield html.unescape(strings), False
     if kind == "json":
+        if whole:
+            with contextlib.suppress(orjson.JSONDecodeError):
+                yield "\n".join(_strings(orjson.loads(data))), False
+            return
         for strings in _json_strings(data):
-            yield ["\n".join(strings)], False
+            yield "\n".join(strings), False
 
 
 def _json_strings(data: bytes) -> Iterator[list[str]]:

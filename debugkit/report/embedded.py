@@ -16,11 +16,12 @@ import base64
 import gzip
 import io
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
 
-__all__ = ["ENCODING", "decode", "encode", "has_blocks", "read_blocks"]
+__all__ = ["ENCODING", "decode", "encode", "has_blocks", "iter_blocks", "read_blocks"]
 
 ENCODING = "gzip+base64"
 _BLOCK = re.compile(
@@ -52,7 +53,13 @@ def decode(text: str) -> Any:
 
 def read_blocks(html: str) -> list[Any]:
     """Every embedded block of a report page, decoded; ValueError when one cannot be."""
-    return [decode(match.group(1)) for match in _BLOCK.finditer(html)]
+    return list(iter_blocks(html))
+
+
+def iter_blocks(html: str) -> Iterator[Any]:
+    """:func:`read_blocks` one block at a time (a long run's network rows are tens of MB as Python objects)."""
+    for match in _BLOCK.finditer(html):
+        yield decode(match.group(1))
 
 
 def has_blocks(html: str) -> bool:
