@@ -25,8 +25,8 @@ def column_edges(grey: Any) -> Any:
     """``edges[y, x]``: pixel ``x`` and ``x + 1`` of row ``y`` differ by more than :data:`EDGE` grey levels."""
     import numpy as np
 
-    values = grey.astype(np.int16)
-    return np.abs(values[:, 1:] - values[:, :-1]) > EDGE
+    right, left = grey[:, 1:], grey[:, :-1]  # unsigned: the larger less the smaller (no signed copies)
+    return np.maximum(right, left) - np.minimum(right, left) > EDGE
 
 
 def _run(column: Any, row: int) -> tuple[int, int]:

@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from debugkit.model import Element
 
 READERS = 2  # regions read at once
-READ_CACHE = 8  # regions read kept per process (each holds its tile's edge map, a byte per pixel)
+READ_CACHE = 4  # regions read kept per process (each holds its tile's edge map, a byte per pixel; 8 held 4-6 MB more
+# at the report's peak on bench/scale.py's run, in the same time)
 SMALL_REGION = 500_000  # px: smaller regions are read at twice the size (small light text reads better)
 AGREE = 14.0  # mean grey difference (of 1/8-size pictures) under which the re-render looks like the screenshot
 SHADOW_HEIGHT = 320  # px below a shadow host's place searched for its content
@@ -130,7 +131,8 @@ class OnScreen:
         from debugkit.locate.widgets import Widget, find_widgets
 
         x0, y0, w, h = region
-        rgb = np.asarray(image.crop((x0, y0, x0 + w, y0 + h)))
+        whole = (x0, y0, w, h) == (0, 0, image.width, image.height)
+        rgb = np.asarray(image if whole else image.crop((x0, y0, x0 + w, y0 + h)))  # a whole tile: no cropped copy
         if found is None:
             found = find_widgets(rgb, max_share=0.6)
         widgets = [

@@ -38,7 +38,6 @@ def find_widgets(rgb: Any, max_share: float = 0.5) -> list[Widget]:
     if height < 4 or width < 4:
         return []
     rgb = np.ascontiguousarray(rgb)
-    data = rgb.astype(np.int16)
     dx = _channel_max(cv2.absdiff(rgb[:, 1:], rgb[:, :-1])) > EDGE
     dy = _channel_max(cv2.absdiff(rgb[1:, :], rgb[:-1, :])) > EDGE
     edge = np.zeros((height, width), dtype=bool)
@@ -59,7 +58,7 @@ def find_widgets(rgb: Any, max_share: float = 0.5) -> list[Widget]:
             cy, cx = (int(v) for v in np.argwhere(labels[y : y + h, x : x + w] == index)[0])
             cy, cx = cy + y, cx + x
         colour = tuple(int(v) for v in rgb[cy, cx])
-        box = _grow(data, (x, y, w, h))
+        box = _grow(rgb, (x, y, w, h))
         out.append(Widget(box=box, inner=(x, y, w, h), colour=colour))  # type: ignore[arg-type]
     out.sort(key=lambda widget: widget.area)
     return out
@@ -73,16 +72,19 @@ def _channel_max(diff: Any) -> Any:
     return cv2.max(cv2.max(red, green), blue)
 
 
-def _grow(data: Any, inner: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+def _grow(rgb: Any, inner: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
     """Grow the flat inside over its border: on each side, along the middle row or column, to the last pixel
     that differs from the one :data:`MAX_BORDER` + 1 px beyond the inside (what lies outside). The first pixel
-    outside the flat region may still have the inside's colour (edges mark both sides of a change)."""
-    height, width = data.shape[:2]
+    outside the flat region may still have the inside's colour (edges mark both sides of a change).
+
+    Pixels are compared as Python ints, a few at a time (a signed copy of the whole picture was 6 MB a tile)."""
+    height, width = rgb.shape[:2]
     x, y, w, h = inner
     mid_x, mid_y = x + w // 2, y + h // 2
 
     def differs(a: tuple[int, int], b: tuple[int, int]) -> bool:
-        return bool(abs(data[a[1], a[0]] - data[b[1], b[0]]).max() > EDGE)
+        first, second = rgb[a[1], a[0]].tolist(), rgb[b[1], b[0]].tolist()
+        return max(abs(p - q) for p, q in zip(first, second, strict=True)) > EDGE
 
     def reach(start: int, step: int, limit: int, point: Any) -> int:
         outside = start + step * (MAX_BORDER + 1)
