@@ -21,6 +21,8 @@ from typing import Any
 
 from PIL import Image, ImageChops, ImageStat
 
+from debugkit.locate.heavy import heavy
+
 PAD_X = 8  # context around the element, px
 PAD_Y = 20
 SEARCH_Y = 200  # how far the box may move, px
@@ -72,6 +74,7 @@ def open_image(data: bytes | None, mode: str) -> Image.Image | None:
         return None
 
 
+@heavy
 def align(
     render: Image.Image,
     tile: Image.Image,

@@ -24,6 +24,7 @@ from PIL import Image
 from debugkit import allocator
 from debugkit.locate import align as align_mod
 from debugkit.locate import exact, legacy, overlap
+from debugkit.locate.heavy import heavy_work
 from debugkit.locate.model import EXACT, FRAME_EXACT, LEGACY, RENDERED, Location, RenderResult
 from debugkit.locate.onscreen import OnScreen
 from debugkit.locate.onscreen import unavailable_reason as onscreen_unavailable
@@ -243,7 +244,8 @@ class StepLocator:
         """Screenshot ``index`` decoded (once)."""
         if index not in self._rgb:
             shot = self.step.screenshots_llm[index]
-            self._rgb[index] = align_mod.open_image(shot.data, "RGB")
+            with heavy_work():  # decoding makes the picture twice for a moment (as stored, then as RGB)
+                self._rgb[index] = align_mod.open_image(shot.data, "RGB")
         return self._rgb[index]
 
     def signature(self, index: int) -> overlap.Signature | None:

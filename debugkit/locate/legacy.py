@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageChops
 
+from debugkit.locate.heavy import heavy
 from debugkit.locate.model import Box
 from debugkit.locate.tiles import iou
 
@@ -105,6 +106,7 @@ def _runs(mask: Image.Image) -> list[list[tuple[int, int]]]:
     ]
 
 
+@heavy
 def find_boxes(data: bytes | Image.Image, *, tolerant: bool = False) -> Overlay:
     """The 2 px blue boxes on a screenshot (never raises; an unreadable image has none). ``tolerant``: see
     :func:`blue_mask`."""

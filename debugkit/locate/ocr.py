@@ -17,6 +17,8 @@ import subprocess
 from dataclasses import dataclass
 from typing import Any
 
+from debugkit.locate.heavy import heavy
+
 TESSERACT_ENV = "DEBUGKIT_TESSERACT"
 TIMEOUT_S = 20
 MIN_CONFIDENCE = 30.0
@@ -53,6 +55,7 @@ def even_polarity(grey: Any) -> Any:
     return 255 - cv2.absdiff(grey, background)
 
 
+@heavy
 def even_widgets(grey: Any, widgets: list[Any]) -> Any:
     """Dark text on white, using the boxes the page draws (:mod:`debugkit.locate.widgets`): inside each one the
     text is what differs from its flat fill (white on an orange button reads as dark on white), and its border is

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from PIL import Image
 
 from debugkit.locate.align import open_image
+from debugkit.locate.heavy import heavy
 from debugkit.locate.tiles import MIN_MOVE, OVERLAP
 
 SCROLLBAR_STRIP = 24  # px on the right that are not compared
@@ -44,6 +45,7 @@ class Shift:
     votes: int = 0
 
 
+@heavy
 def signature(data: bytes | Image.Image | None) -> Signature | None:
     """Row hashes of an image (bytes, or an already decoded RGB image); None when it cannot be decoded."""
     rgb = data if isinstance(data, Image.Image) else open_image(data, "RGB")  # a damaged image measures nothing

@@ -46,6 +46,7 @@ from collections import OrderedDict
 from concurrent.futures import Future
 from typing import Any
 
+from debugkit.locate.heavy import usable_cpus
 from debugkit.locate.model import CoveredBy, RenderedElement, RenderResult
 from debugkit.locate.tiles import MAX_TILES, MIN_MOVE, OVERLAP
 from debugkit.text import clip
@@ -73,18 +74,11 @@ DEFAULT_VIEWPORT = (1920, 1080)  # Skyvern's default; callers pass the screensho
 TIMEOUT_MS = 15_000
 
 
-def _cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
-
-
 # Scrapes rendered at once by one browser (pages of one context): one fewer than the CPUs this process may use,
 # 1 to 3. Rendering is CPU-bound in Chromium's renderer processes, and the steps already rendered are placed
 # meanwhile (two threads, Tesseract): on 2 CPUs a second page rendered the bench's 52 scrapes no sooner and a
 # third later (bench/locate.py --report).
-PAGES = max(1, min(3, _cpus() - 1))
+PAGES = max(1, min(3, usable_cpus() - 1))
 
 
 def _leave_a_cpu() -> None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from debugkit.locate.heavy import heavy
+
 EDGE = 10  # colour difference (0-255, any channel) that makes an edge
 MIN_SIDE = 7  # px: smallest inside of a widget (a 13 px check box has a 9-11 px inside)
 MAX_BORDER = 4  # px of border grown over
@@ -28,6 +30,7 @@ class Widget:
         return self.box[2] * self.box[3]
 
 
+@heavy
 def find_widgets(rgb: Any, max_share: float = 0.5) -> list[Widget]:
     """Widgets on an RGB image (uint8 numpy array ``h x w x 3``), biggest last; regions covering more than
     ``max_share`` of the image (the page background) are left out."""
