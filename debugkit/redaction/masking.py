@@ -30,6 +30,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
+from debugkit import allocator
 from debugkit.locate import Location, StepLocator, locate_step
 from debugkit.model import RunData, Screenshot, StepData
 from debugkit.redaction.register import matches, shares
@@ -122,6 +123,7 @@ def mask_run(
         wanted = fields.get(step.step_id)
         if wanted:
             report.shots.extend(mask_step(step, wanted, (locations or {}).get(step.step_id), render=render))
+            allocator.trim()  # the CLI's process: the step's decoded pictures, freed, go back (15 MB on a long run)
     return report
 
 
@@ -309,10 +311,13 @@ class _StepPlan:
 
 def _tiles(step: StepData) -> tuple[list[int], list[float]]:
     """The first screenshot set's indices and document offsets (as debugkit.locate measures them)."""
+    locator = StepLocator(step, render=False)
     try:
-        tiles = StepLocator(step, render=False).tiles()
+        tiles = locator.tiles()
     except Exception:  # no tiles known: only exact tile locations can be used
         return [], []
+    finally:
+        locator.release()  # its decoded tiles (a cycle with its OnScreen kept them until the collector ran)
     if tiles is None:
         return [], []
     return list(tiles.indices), [float(o) for o in tiles.offsets]

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 
 from PIL import Image, features
 
+from debugkit import allocator
 from debugkit.model import Screenshot
 
 __all__ = [
@@ -196,6 +197,7 @@ class ImageSet:
                     self._pool = None
         else:
             self._encode()
+        allocator.trim()  # the CLI's process: the decoded screenshots, freed, go back before the page is built
 
     def _encode(self) -> None:
         keys = list(self._order)
