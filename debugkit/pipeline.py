@@ -61,7 +61,7 @@ class Prepared:
     run: RunData  # what outputs show: ``read`` with every secret replaced, unless redact=False
     analysis: Analysis
     redacted: bool
-    redactor: Redactor | None = None  # redacts more members the same way (the bundle's HAR, prompts)
+    redactor: Redactor | None = None  # keep_redactor=True: redacts more members alike (the bundle's HAR, prompts)
     secrets: list[Secret] = field(default_factory=list)  # every secret value found (the bundle's check)
     overlays: Overlays | None = None  # with locate="report": per step, every element to number
 
@@ -92,6 +92,7 @@ def prepare(
     salt: bytes | None = None,
     locate: Locate = "none",
     render: bool = True,
+    keep_redactor: bool = False,
 ) -> Prepared:
     """Redact (unless ``redact=False``), analyse, and place elements as ``locate`` says.
 
@@ -99,6 +100,9 @@ def prepare(
     ``UsageError`` names the steps there are when it matches none). ``api_keys`` are redacted
     wherever they appear (``$SKYVERN_API_KEY`` always is). ``policy`` and ``salt`` shape the
     placeholders (the bundle salts each one anew). ``render=False`` never starts Chromium.
+    ``keep_redactor`` keeps the redactor in ``Prepared.redactor`` (the bundle redacts more members with it);
+    otherwise it is dropped before elements are placed (its automaton and remembered strings are about 10 MB on a
+    30,000-request run).
     """
     redactor: Redactor | None = None
     secrets: list[Secret] = []
@@ -108,9 +112,10 @@ def prepare(
     analysis = analyse(shown, step=step)
     analysis.show_secrets = not redact
     prepared = Prepared(
-        raw=source.raw, read=source.run, run=shown, analysis=analysis, redacted=redact, redactor=redactor,
-        secrets=secrets,
+        raw=source.raw, read=source.run, run=shown, analysis=analysis, redacted=redact,
+        redactor=redactor if keep_redactor else None, secrets=secrets,
     )
+    del redactor
     prepared.overlays = place(analysis, locate, render=render)
     return prepared
 

@@ -222,7 +222,7 @@ def test_the_har_is_redacted_a_slice_at_a_time_exactly_as_a_whole(tmp_path: Path
     from debugkit.report.bundle_members import dump_json, redacted_har
 
     folder = FIXTURES / "runs" / "login_401"
-    redactor = pipeline.prepare(pipeline.read(folder)).redactor
+    redactor = pipeline.prepare(pipeline.read(folder), keep_redactor=True).redactor
     data = next((folder / "files").glob("*__har__*")).read_bytes()
     whole = orjson.loads(dump_json(redactor.har(orjson.loads(data))))
     chunk = har._CHUNK_BYTES

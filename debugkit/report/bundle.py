@@ -78,7 +78,7 @@ def build_bundle(
     (:func:`debugkit.pipeline.prepare`), with placeholders salted for this bundle alone."""
     prepared = prepare(
         Read(raw, run), redact=redact, api_keys=api_keys or [], policy=policy, salt=salt, locate="report",
-        render=render,
+        render=render, keep_redactor=True,
     )
     shown, redactor, secrets, triage = prepared.run, prepared.redactor, prepared.secrets, prepared.analysis
     overlays = prepared.overlays
@@ -98,8 +98,11 @@ def build_bundle(
     counts = dict(redactor.counts) if redactor else {}
     manifest = _manifest(raw, shown, members, dropped, counts, redact, redactor, max_size, built, masks)
     every = [*members, Member("manifest.json", manifest, "manifest")]
+    # The members are made: the analysis, the redacted run and the redactor (its automaton) go before the check's
+    # own peak, and in the CLI's process what they held goes back to the system.
+    del prepared, shown, triage, overlays, redactor, step
+    allocator.trim()
     if redact:
-        allocator.trim()  # the CLI's process: what building the members left free, before the check's own peak
         leaks = verify_members({m.name: m.data for m in every}, secrets, built.cleared_images)
         if leaks:
             listed = "; ".join(str(leak) for leak in leaks[:5])
