@@ -187,3 +187,46 @@ def test_a_large_member_is_searched_a_window_at_a_time(monkeypatch: pytest.Monke
     assert [leak.kind for leak in verify.verify_members({"network.har": escaped}, [secret], set())] == ["password"]
     card = har([*plain[:120], "https://a.example/pay?n=4242 4242 4242 4242", *plain[120:]])
     assert [leak.kind for leak in verify.verify_members({"network.har": card}, [], set())] == ["card"]
+
+
+def test_known_values_across_the_chunks_of_a_long_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    """labels_in reads a long text a chunk at a time (the automaton copies what it reads, 4 bytes a character):
+    an occurrence across a chunk's edge is found as in the whole text."""
+    from debugkit.redaction import literals as literals_module
+
+    monkeypatch.setattr(literals_module, "CHUNK", 37)
+    rng = random.Random(3)
+    alphabet = "abcé-"
+    for _ in range(300):
+        values = list({"".join(rng.choice(alphabet) for _ in range(rng.randint(1, 12))) for _ in range(8)})
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 400)))
+        assert Literals(values).labels_in(text) == {v for v in values if v in text}, (values, text)
+
+
+def test_a_reports_network_data_is_searched_as_json_text() -> None:
+    """The check reads a report's compressed network rows as JSON text (never the rows as Python objects): a value
+    is found whether or not the JSON escapes one of its characters, a secret shape only inside a string, and a
+    string whose escape cannot be read stops the bundle."""
+    from debugkit.redaction.verify import verify_members
+    from debugkit.report import embedded
+
+    def page(*rows: list[object], block: str | None = None) -> bytes:
+        block = block or embedded.encode({"format": "debugkit.network/1", "rows": list(rows)})
+        return f'<html><div hidden id="net-data" data-encoding="gzip+base64">{block}</div></html>'.encode()
+
+    def kinds(data: bytes, secrets: list[Secret]) -> list[str]:
+        return [leak.kind for leak in verify_members({"report.html": data}, secrets, set())]
+
+    quoted = Secret('pässwört"x-12345', "password")  # orjson writes ä raw and \" escaped: no form of it is in the text
+    row = [0, 0, 'https://a.example/?q=pässwört"x-12345', "200", 0, "", 1.5, -1, -1]
+    assert kinds(page(row), [quoted]) == ["password"]
+    plain = Secret("cookie-value-9876", "cookie")
+    assert kinds(page([0, 0, "https://a.example/?sid=cookie-value-9876", "200"]), [plain]) == ["cookie"]
+    assert kinds(page([0, 0, "https://a.example/pay?n=4242 4242 4242 4242", "200"]), []) == ["card"]
+    assert kinds(page([4242424242424242, 0, "https://a.example/", "200", 1793610844851.0]), []) == []  # numbers
+    assert kinds(page([0, 0, "https://a.example/", "200"]), [plain, quoted]) == []
+    import base64
+    import gzip
+
+    broken = base64.b64encode(gzip.compress(b'{"rows":[[0,"bad \\q escape"]]}', mtime=0)).decode()
+    assert kinds(page(block=broken), []) == ["unreadable"]

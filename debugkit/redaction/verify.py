@@ -17,6 +17,7 @@ import gzip
 import hashlib
 import html
 import json
+import re
 import struct
 import zlib
 from collections.abc import Iterable, Iterator
@@ -35,6 +36,10 @@ from debugkit.report import embedded
 IMAGE_KINDS = frozenset({"png", "jpeg", "webp", "gif"})
 _TEXT_CHUNKS = (b"tEXt", b"iTXt", b"zTXt")
 MAX_CHUNK_TEXT = 1 << 20
+# A JSON string literal holding at least one backslash escape (in valid JSON nothing between literals has a quote
+# or a backslash, so a match starts at a literal's opening quote).
+_ESCAPED_LITERAL = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)+"', re.DOTALL)
+_LITERAL = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)  # a JSON string literal, quotes included
 WHOLE = 8 << 20  # bytes: a member up to this size is searched as one text
 WINDOW = 1 << 20  # bytes: a larger one a window at a time
 OVERLAP = 64 << 10  # bytes: at least, between windows (so any value, and any shape up to this long, is in one)
@@ -76,6 +81,7 @@ def verify_members(
                 kinds.update(str(label) for label in known.labels_in(text))
                 if shapes:  # the shapes: as written (the unescaped and decoded forms only add noise)
                     kinds.update(found.kind for found in scan.find(text))
+                del text  # before the next is made
         except Exception:  # something that cannot be searched does not go out
             leaks.append(Leak(name, "unreadable"))
             continue
@@ -125,12 +131,9 @@ def _texts(name: str, data: bytes, kind: str, overlap: int) -> Iterator[tuple[st
         yield window, True
         yield html.unescape(window), False
         del window
-    if blocks:  # a report's compressed data: its strings are read like the page's
-        for document in embedded.iter_blocks(data.decode("utf-8", errors="replace")):
-            strings = "\n".join(_strings(document))
-            del document
-            yield strings, True
-            yield html.unescape(strings), False
+    if blocks:  # a report's compressed data: its JSON text is read like the page (see _block_texts)
+        for json_text in embedded.iter_json_texts(data):
+            yield from _block_texts(json_text)
     if kind == "json":
         if whole:
             with contextlib.suppress(orjson.JSONDecodeError):
@@ -138,6 +141,26 @@ def _texts(name: str, data: bytes, kind: str, overlap: int) -> Iterator[tuple[st
             return
         for strings in _json_strings(data):
             yield "\n".join(strings), False
+
+
+def _block_texts(json_text: bytes) -> Iterator[tuple[str, bool]]:
+    """A data block's JSON text as written and HTML-unescaped (known values), its string literals alone, one a line
+    (shapes: numbers and structure would only add noise), and the literals that hold an escape, decoded.
+
+    Every string of the document is in the text as it is, unless the JSON escapes one of its characters
+    (``"``, ``\\``, control characters: orjson writes the rest, non-ASCII too, as it is); those few are decoded and
+    searched as well. So every known value and every shape inside a string is found as in the decoded strings,
+    without the document as Python objects (a long run's rows: 3 MB of text, tens of MB as objects)."""
+    text = json_text.decode("utf-8", errors="replace")
+    yield text, False
+    yield html.unescape(text), False
+    del text
+    yield b"\n".join(_LITERAL.findall(json_text)).decode("utf-8", errors="replace"), True
+    escaped = [orjson.loads(found.group(0)) for found in _ESCAPED_LITERAL.finditer(json_text)]
+    if escaped:
+        decoded = "\n".join(value for value in escaped if isinstance(value, str))
+        yield decoded, True
+        yield html.unescape(decoded), False
 
 
 def _json_strings(data: bytes) -> Iterator[list[str]]:
