@@ -66,3 +66,35 @@ def test_threads_share_one_heap_once_fixed() -> None:
 
     assert heaps("default") > 1  # glibc's default: the threads got heaps of their own
     assert heaps("fixed") == 1
+
+
+_TRIM = """
+import sys
+from debugkit import allocator
+def rss():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS")) * 1024
+allocator.trim()  # before return_freed_memory: nothing to call yet
+assert allocator.return_freed_memory()
+blocks = [bytearray(200_000) for _ in range(300)]  # 60 MB in the heap (below the mmap threshold)
+for index in range(0, len(blocks) - 1, 2):
+    blocks[index] = None  # half freed, between blocks still in use: not at the heap's top
+before = rss()
+allocator.trim()
+print(before - rss())
+"""
+
+
+@pytest.mark.skipif(not _glibc(), reason="glibc only (Debian, where CI runs, has it)")
+def test_trim_returns_free_pages_inside_the_heap() -> None:
+    """A step's freed pictures lie between blocks still in use: trim gives their pages back."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _TRIM], capture_output=True, text=True, check=True)
+    assert int(out.stdout) > 20_000_000  # of the 30 MB freed
+
+
+def test_trim_does_nothing_outside_the_cli(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(allocator, "_trim", None)
+    allocator.trim()  # no allocator call, no error
