@@ -39,7 +39,7 @@ def test_chromium_without_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_a_missing_playwright_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Found without importing it (its import took 0.15 s of the interpreter while the run was parsed)."""
+    """Told without importing it (the renderer imports the API it uses when it starts)."""
     real = render.importlib.util.find_spec
     monkeypatch.setattr(
         render.importlib.util, "find_spec", lambda name, *a: None if name == "playwright" else real(name, *a)

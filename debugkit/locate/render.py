@@ -241,8 +241,8 @@ def unavailable_reason(executable: str | None = None) -> str | None:
     path = executable or chromium_path()
     if not (os.path.isfile(path) and os.access(path, os.X_OK)):
         return f"no Chromium at {path} (install it, e.g. apt-get install chromium, or set {CHROMIUM_ENV})"
-    # Found, not imported: importing its sync API took 0.15 s of the interpreter while the run was parsed, and
-    # the renderer imports what it uses (the async API) when it starts.
+    # Found, not imported: the renderer imports what it uses (the async API) when it starts; the sync API was
+    # imported here for nothing (the two share most of their modules, so this saves little time).
     try:
         found = importlib.util.find_spec("playwright") is not None
     except (ImportError, ValueError):

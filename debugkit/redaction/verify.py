@@ -107,8 +107,8 @@ def _texts(name: str, data: bytes, kind: str, overlap: int) -> Iterator[tuple[st
     """The member's texts, one at a time (the last is dropped before the next is made): ``(text, shapes)``, where
     the known values are searched in every text and, when ``shapes``, the secret shapes too.
 
-    A member up to :data:`WHOLE` bytes: as written, then HTML-unescaped; a report's compressed data blocks, their
-    strings decoded (shapes searched) and HTML-unescaped; for JSON every string decoded. A larger one (a long run's
+    A member up to :data:`WHOLE` bytes: as written, then HTML-unescaped; a report's compressed data blocks as
+    :func:`_block_texts` reads them; for JSON every string decoded. A larger one (a long run's
     HAR) is read :data:`WINDOW` bytes at a time, each window overlapping the next by more than any value's longest
     form, and its JSON strings a slice of ``log.entries`` at a time: never the whole document as Python objects
     (several times the file)."""

@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["ENCODING", "decode", "encode", "has_blocks", "inflate", "iter_blocks", "iter_json_texts", "read_blocks"]
+__all__ = ["ENCODING", "decode", "encode", "has_blocks", "inflate", "iter_json_texts", "read_blocks"]
 
 ENCODING = "gzip+base64"
 _BLOCK = re.compile(
@@ -69,13 +69,7 @@ def iter_json_texts(html: str | bytes) -> Iterator[bytes]:
 
 def read_blocks(html: str) -> list[Any]:
     """Every embedded block of a report page, decoded; ValueError when one cannot be."""
-    return list(iter_blocks(html))
-
-
-def iter_blocks(html: str) -> Iterator[Any]:
-    """:func:`read_blocks` one block at a time (a long run's network rows are tens of MB as Python objects)."""
-    for match in _BLOCK.finditer(html):
-        yield decode(match.group(1))
+    return [decode(match.group(1)) for match in _BLOCK.finditer(html)]
 
 
 def has_blocks(html: str) -> bool:
