@@ -77,7 +77,7 @@ def catalogue_doc(gen: ModuleType, page: int, name: str = "", card: str = "", er
           id="checkout"),
         N("a", "Next page", href=f"/catalogue?page={page + 1}", id="next", _uid="AAAM"),           # AAAM
         N("div", "We couldn't place your order." if error else "", id="msg", role="alert", _hidden=not error),
-    ], doc_id=f"catalogue{page}#1")
+    ], doc_id=f"catalogue{page}#1", stylesheets=(f"/static/css/app-{page}.css",))
 
 
 def _requests(gen: ModuleType, rng: random.Random, count: int, span: float, first: int) -> list:

@@ -109,6 +109,10 @@ def prepare(
     shown = source.run
     if redact:
         shown, redactor, secrets = redact_run(source.raw, source.run, policy=policy, api_keys=api_keys, salt=salt)
+    if render and locate in ("decisive", "shown", "all") and step is None:
+        from debugkit.locate import likely_shown, render_ahead
+
+        render_ahead(likely_shown(shown))  # Chromium renders the likely steps while the run is analysed
     analysis = analyse(shown, step=step)
     analysis.show_secrets = not redact
     prepared = Prepared(

@@ -14,7 +14,7 @@ except ImportError:  # pragma: no cover
     from tests.browser import require_browser
 
 from debugkit.load import load_run
-from debugkit.locate import Renderer, locate_step, locate_steps
+from debugkit.locate import Renderer, likely_shown, locate_step, locate_steps
 from debugkit.locate.core import StepLocator
 from debugkit.locate.render import PAGES
 from debugkit.model import StepData
@@ -83,3 +83,85 @@ def test_steps_placed_together_as_one_after_another():
         for element_id, location in first.items():
             other = second[element_id]
             assert (location.method, location.tile, location.box) == (other.method, other.tile, other.box), element_id
+
+
+@pytest.mark.parametrize("run", ["login_401", "card_declined_iframe", "disabled_button", "checkout_500", "signup_422"])
+def test_the_steps_rendered_ahead_are_the_ones_triage_shows(run: str):
+    """Before the analysis, triage guesses which steps it will show (to render them meanwhile): the guess holds every
+    step with an element that the terminal then shows, and skips a last step that only terminates."""
+    prepared = prepare(read(REAL / run), locate="none", render=False)
+    diagnosis = prepared.analysis.diagnosis
+    shown = {v.step.step_id for v in (diagnosis.decisive, diagnosis.failing.view) if v is not None and v.step.actions}
+    shown = {i for i in shown if any(a.element_id for s in prepared.run.steps if s.step_id == i for a in s.actions)}
+    guessed = likely_shown(prepared.run)
+    assert shown and shown <= {step.step_id for step in guessed}
+    assert len(guessed) <= 2 and all(any(a.element_id for a in step.actions) for step in guessed)
+
+
+def test_triage_renders_the_likely_steps_while_it_analyses_each_once(monkeypatch: pytest.MonkeyPatch):
+    """The decisive step's scrape is handed to Chromium before the analysis starts, rendered once (placing it
+    afterwards collects that render), and the places found are those found without rendering ahead."""
+    require_browser()
+    import debugkit.locate as locate_package
+    import debugkit.pipeline as pipeline
+    from debugkit.locate import render
+
+    renderer = render.shared_renderer()
+    measured: list[str] = []
+    measure = render.Renderer._measure
+
+    async def counting(self, html, *args, **kwargs):  # noqa: ANN001, ANN202 - the wrapped method's own signature
+        measured.append(html)
+        return await measure(self, html, *args, **kwargs)
+
+    at_analysis: list[int] = []
+    analyse = pipeline.analyse
+
+    def analysing(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        with renderer._lock:
+            at_analysis.append(len(renderer._pending) + len(renderer._cache))
+        return analyse(*args, **kwargs)
+
+    monkeypatch.setattr(render.Renderer, "_measure", counting)
+    monkeypatch.setattr(pipeline, "analyse", analysing)
+    renderer.clear_cache()
+    ahead = prepare(read(REAL / "login_401"), locate="decisive")
+    decisive = ahead.analysis.diagnosis.decisive
+    assert decisive is not None and decisive.step.html_scrape is not None
+    assert at_analysis == [1]  # the login step's scrape, started before the analysis
+    assert measured == [decisive.step.html_scrape.text]  # rendered once, though started twice
+
+    monkeypatch.setattr(locate_package, "render_ahead", lambda steps: None)
+    renderer.clear_cache()
+    measured.clear()
+    plain = prepare(read(REAL / "login_401"), locate="decisive")
+    assert len(measured) == 1
+    found = {key: (loc.method, loc.tile, loc.box) for key, loc in ahead.analysis.locations.items()}
+    assert found and found == {key: (loc.method, loc.tile, loc.box) for key, loc in plain.analysis.locations.items()}
+
+
+def test_a_screenshot_read_whatever_the_render_shows_starts_ahead_and_is_read_once(monkeypatch: pytest.MonkeyPatch):
+    """A one-screenshot step whose scrape links a stylesheet it lacks will be read by Tesseract whatever its re-render
+    shows: rendering it ahead starts that read too, and placing the step then uses it instead of reading again."""
+    require_browser()
+    from debugkit.locate import onscreen, render, render_ahead
+
+    step = _steps("external_css")[0]
+    reads: list[tuple[int, int, int, int]] = []
+    read = onscreen.OnScreen._read
+
+    def counting(self, image, region, *args):  # noqa: ANN001, ANN202 - the wrapped method's own signature
+        reads.append(region)
+        return read(self, image, region, *args)
+
+    monkeypatch.setattr(onscreen.OnScreen, "_read", counting)
+    with onscreen._reads_lock:
+        onscreen._reads.clear()
+    render.shared_renderer().clear_cache()
+    render_ahead([step])
+    shot = step.screenshots_llm[StepLocator(step).shots[0][0]]
+    with onscreen._reads_lock:
+        assert len(onscreen._reads) == 1  # the whole screenshot, handed to a reader before any placing
+    located = locate_step(step)
+    assert reads == [(0, 0, shot.width, shot.height)]
+    assert any(location.method == "screen" for location in located.values())

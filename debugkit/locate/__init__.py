@@ -44,6 +44,7 @@ from debugkit.locate.model import (
     RenderResult,
 )
 from debugkit.locate.render import Renderer, RenderUnavailable, measure_scrape, shutdown, submit_scrape
+from debugkit.model import RunData, StepData
 
 __all__ = [
     "EXACT",
@@ -73,11 +74,43 @@ __all__ = [
     "measure_scrape",
     "overlay_items",
     "page_url_of",
+    "render_ahead",
     "render_annotated",
     "screenshot_set",
     "shutdown",
     "submit_scrape",
 ]
+
+
+AHEAD = 2  # steps re-rendered ahead of the analysis
+
+
+def likely_shown(run: RunData) -> list[StepData]:
+    """The steps with elements to place that the terminal will most likely show, guessed before the analysis: the
+    step of the last action that failed, and the last step whose actions name an element (a silent failure usually
+    decides there; a last step that only terminates has nothing to place), at most :data:`AHEAD`."""
+    named = [step for step in run.steps if any(a.element_id for a in step.actions)]
+    failed = [step for step in named if any(a.status == "failed" for a in step.actions)]
+    picked: list[StepData] = []
+    for step in failed[-1:] + named[-1:]:
+        if all(step is not other for other in picked):
+            picked.append(step)
+    return picked[:AHEAD]
+
+
+def render_ahead(steps: list[StepData]) -> None:
+    """Hand ``steps``' scrapes to the shared browser now, without waiting: the analysis runs while Chromium renders
+    them (on a CPU of its own), and placing those steps later collects the same renders (the browser keeps each
+    scrape's render pending, then cached). Screenshots that will be read whatever the render shows (see
+    :meth:`StepLocator.prefetch`) start being read by Tesseract too. Steps without a scrape, or whose elements need
+    no re-render, cost nothing."""
+    for step in steps:
+        locator = StepLocator(step, render=True)
+        wanted = chosen_ids(step)
+        if any(locator.needs_render(element_id) for element_id in wanted):
+            locator.start()
+            locator.prefetch(wanted, ahead=True)
+            locator.release()
 
 
 def locate_triage(triage: Triage, *, render: bool = True, decisive_only: bool = False) -> None:

@@ -139,10 +139,13 @@ class StepLocator:
                 )
         return self
 
-    def prefetch(self, wanted: list[str]) -> None:
+    def prefetch(self, wanted: list[str], *, ahead: bool = False) -> None:
         """Start reading the screenshot regions ``wanted`` will need, all at once (Tesseract runs as processes of
         its own): each iframe's content box, the strip below each shadow host, and, when the re-render does not
-        look like the screenshot, the tiles the page's elements most likely sit on."""
+        look like the screenshot, the tiles the page's elements most likely sit on.
+
+        ``ahead``: only what needs no re-render to choose (the one screenshot of a scrape that links a stylesheet),
+        never waiting for the browser; the reads are shared with the step's later locator (one per process)."""
         if not self.render_enabled or self.step.html_scrape is None or onscreen_unavailable() is not None:
             return
         elements = self.step.elements or {}
@@ -169,6 +172,8 @@ class StepLocator:
             # now, while the browser renders, rather than after (of several, only the likely tiles are read).
             index, shot = self.shots[0]
             self.onscreen.prefetch(index, (0, 0, shot.width, shot.height))
+        if ahead:
+            return
         if in_main:
             regions += self.onscreen.likely_regions(in_main)
         for region in regions:
