@@ -3,7 +3,7 @@
 Used by ``bench/scale.py``: ``python bench/_peak.py PEAK_FILE triage RUN --json``. ``VmHWM`` in
 ``/proc/self/status`` is read at exit, so it is this interpreter's own peak: ``ru_maxrss`` of a child
 would include what the (large) benchmark process held when it forked. Chromium, started by the
-locating stage, is a process of its own and is not counted.
+locating stage, is a process of its own and is not counted; debugkit's own forked children are (see below).
 """
 
 from __future__ import annotations
@@ -14,12 +14,17 @@ import sys
 
 
 def _write_peak(path: str) -> None:
+    # A long run's HAR is parsed, and its rows redacted, half in a forked child (debugkit.forked): while a child
+    # lived, this process held at most its peak so far, and the child what it added to the pages they shared; the
+    # command's peak is the larger of that sum and this process's own peak.
+    forked = sys.modules.get("debugkit.forked")
+    together = max((child.together for child in forked.children), default=0) if forked is not None else 0
     with open("/proc/self/status", encoding="ascii") as status:
         for line in status:
             if line.startswith("VmHWM:"):
                 kib = int(line.split()[1])
                 with open(path, "w", encoding="ascii") as out:
-                    out.write(str(kib * 1024))
+                    out.write(str(max(kib * 1024, together)))
                 return
 
 

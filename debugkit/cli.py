@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from debugkit import __version__
+from debugkit import __version__, forked
 from debugkit.allocator import return_freed_memory
 from debugkit.errors import DebugkitError, UsageError
 
@@ -277,6 +277,9 @@ _seconds_age = _bounded(float, 1, 7 * 24 * 3600, "a number of seconds")  # --max
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     return_freed_memory()
+    # One run's long HAR parsed (and its rows redacted) in two processes; not for `runs` and `serve`, whose threads
+    # work on several runs at once.
+    forked.enable(args.command in ("triage", "report", "bundle", "annotate"))
     try:
         if args.command == "triage":
             return _triage(args)
@@ -308,6 +311,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERNAL
     finally:
         _close_browser()
+        forked.enable(False)  # main() called in-process (tests, a program) leaves no fork switched on
     return EXIT_USAGE  # pragma: no cover - argparse requires a command
 
 

@@ -442,7 +442,7 @@ def _load_network_and_console(run: RunData, refs: list[ArtifactRef], reader: _Re
             continue
         if ref.artifact_type == "har":
             secrets = HarSecrets()  # collected in the same pass: redaction reads the HAR no second time
-            parsed = parse_har(data, visit=secrets.entry)
+            parsed = parse_har(data, collector=secrets)
             secrets.text(data)
             run.har_secrets = [*(run.har_secrets or []), *secrets.pairs()]
             del data

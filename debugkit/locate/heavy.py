@@ -15,24 +15,17 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
 import threading
 from collections.abc import Callable, Iterator
 from typing import ParamSpec, TypeVar
 
 from debugkit import allocator
+from debugkit.forked import usable_cpus
+
+__all__ = ["SLOTS", "heavy", "heavy_work", "usable_cpus"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-
-def usable_cpus() -> int:
-    """The CPUs this process may run on (its affinity mask, on Linux), at least 1."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
-
 
 SLOTS = max(1, usable_cpus() - 1)
 _budget = threading.BoundedSemaphore(SLOTS)

@@ -117,7 +117,7 @@ def collect_secrets(
 class HarSecrets:
     """The secret values of HAR entries, collected as :func:`debugkit.parsers.har.parse_har` reads them.
 
-    ``parse_har(data, visit=secrets.entry)`` then ``secrets.text(data)`` (the JWTs), or :meth:`read`
+    ``parse_har(data, collector=secrets)`` then ``secrets.text(data)`` (the JWTs), or :meth:`read`
     for both; :meth:`pairs` gives ``(value, kind)`` in the order found, each value once (its first kind).
     """
 
@@ -181,11 +181,20 @@ class HarSecrets:
 
     def read(self, data: bytes) -> None:
         """Parse one HAR and collect its secrets (for a HAR not read through :func:`debugkit.load.load_run`)."""
-        parse_har(data, visit=self.entry)
+        parse_har(data, collector=self)
         self.text(data)
 
     def pairs(self) -> list[tuple[str, str]]:
         return list(self.found.items())
+
+    def export(self) -> list[tuple[str, str]]:
+        """What was found, to :meth:`merge` into another collector (a forked child's, see ``parse_har``)."""
+        return self.pairs()
+
+    def merge(self, pairs: list[tuple[str, str]]) -> None:
+        """Add another collector's findings after this one's (a value found by both keeps this one's kind)."""
+        for value, kind in pairs:
+            self.found.setdefault(value, kind)
 
 
 def _jwts(data: bytes | bytearray) -> Iterator[str]:
