@@ -1,3 +1,3 @@
-from debugkit.cli import main
+from debugkit.cli import run
 
-raise SystemExit(main())
+run()

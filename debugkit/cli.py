@@ -9,6 +9,7 @@ please report it).
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import sys
@@ -272,6 +273,20 @@ _positive_int = _bounded(int, 1, 64, "a whole number")  # --concurrency, --worke
 _port = _bounded(int, 0, 65535, "a port number")
 _count = _bounded(int, 1, 1 << 30, "a whole number")  # --queue, --max-body
 _seconds_age = _bounded(float, 1, 7 * 24 * 3600, "a number of seconds")  # --max-age
+
+
+def run() -> None:
+    """The ``debugkit`` command: :func:`main`, then out at once. The output is flushed and the exit handlers run
+    (the browser is closed by then), but the interpreter does not free the run's objects one by one on the way
+    out (about 0.03 s on a 30,000-request run). ``main`` itself returns, for callers in-process."""
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):  # a closed pipe: nothing more can be said
+        pass
+    atexit._run_exitfuncs()
+    os._exit(code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -79,6 +79,7 @@ def read(source: str | os.PathLike[str], *, warm: bool = False) -> Read:
         warm_up()
     run = load_run(raw)
     allocator.trim()  # the CLI's process: what parsing the HAR left free goes back before the next stages
+    allocator.keep_parsed()
     return Read(raw=raw, run=run)
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -98,3 +100,28 @@ def test_trim_returns_free_pages_inside_the_heap() -> None:
 def test_trim_does_nothing_outside_the_cli(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(allocator, "_trim", None)
     allocator.trim()  # no allocator call, no error
+
+
+_FROZEN = """
+import gc, sys
+from debugkit import allocator, pipeline
+if sys.argv[1] == "cli":
+    allocator.return_freed_memory()
+pipeline.read("fixtures/real/checkout_500")
+print(gc.get_freeze_count())
+"""
+
+
+def test_the_cli_keeps_what_it_read_out_of_the_collectors_sweeps() -> None:
+    """After reading a run, the CLI's process moves its objects out of the cyclic collector's sweeps (they live
+    until the command ends); a program using the Python API keeps its collector as it is."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    frozen = {
+        mode: int(subprocess.run(
+            [sys.executable, "-c", _FROZEN, mode], capture_output=True, text=True, check=True, cwd=root
+        ).stdout)
+        for mode in ("cli", "api")
+    }
+    assert frozen["cli"] > 10_000 and frozen["api"] == 0

@@ -46,3 +46,19 @@ def test_a_missing_playwright_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path
     )
     reason = render.unavailable_reason(_executable(tmp_path / "chromium"))
     assert reason is not None and "playwright package is not installed" in reason
+
+
+def test_the_driver_keeps_its_compiled_code_in_the_cache_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Playwright's Node.js driver is started with $NODE_COMPILE_CACHE in debugkit's cache folder, unless it is set."""
+    monkeypatch.setenv("DEBUGKIT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv(render.NODE_CACHE_ENV, raising=False)
+    render._node_compile_cache()
+    folder = tmp_path / "cache" / "node-compile-cache"
+    assert folder.is_dir() and render.os.environ[render.NODE_CACHE_ENV] == str(folder)
+    monkeypatch.setenv(render.NODE_CACHE_ENV, "/elsewhere")
+    render._node_compile_cache()
+    assert render.os.environ[render.NODE_CACHE_ENV] == "/elsewhere"
+    monkeypatch.delenv(render.NODE_CACHE_ENV)
+    monkeypatch.setenv("DEBUGKIT_CACHE_DIR", str(_executable(tmp_path / "a-file")))  # not a folder: left unset
+    render._node_compile_cache()
+    assert render.NODE_CACHE_ENV not in render.os.environ

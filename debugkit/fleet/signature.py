@@ -62,10 +62,13 @@ def failing_request(t: Triage) -> NetworkEntry | None:
 
 
 def request_signature(entry: NetworkEntry) -> str:
-    parts = urlsplit(entry.url)
-    host = (parts.hostname or "").lower()
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
+    try:
+        parts = urlsplit(entry.url)
+        host = (parts.hostname or "").lower()
+        if parts.port is not None:
+            host = f"{host}:{parts.port}"
+    except ValueError:  # a broken IPv6 host or port ("http://a:99999/"): the URL's text stands for the target
+        parts, host = urlsplit(""), ""
     outcome = str(entry.status) if entry.status else clip(entry.error or "no answer", ERROR_LIMIT)
     target = f"{host}{path_template(parts.path)}" if host else clip(entry.url.split("?", 1)[0], 80)
     return f"{entry.method.upper()} {target} -> {outcome}"
