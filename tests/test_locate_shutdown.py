@@ -119,3 +119,34 @@ def test_a_command_that_fails_while_chromium_starts_closes_it_cleanly(tmp_path):
     assert done.returncode == 0 and done.stderr == ""
     made = set(marker.read_text().split())
     assert [p for p in made if Path(p).exists()] == [] and _chromium_with(made) == []
+
+
+def test_the_browser_runs_behind_the_analysis(tmp_path):
+    """The renderer thread, Playwright's driver and Chromium run at a lower priority than the interpreter's thread
+    (nice 10; Linux): they start while the run is read, and the analysis comes first."""
+    require_browser()
+    import sys
+
+    from debugkit.locate import render
+
+    if not sys.platform.startswith("linux"):  # pragma: no cover
+        return
+    with render.Renderer(pages=1) as renderer:
+        renderer._ensure()
+        assert renderer._thread is not None and renderer._thread.native_id is not None
+        assert os.getpriority(os.PRIO_PROCESS, renderer._thread.native_id) >= render.RENDER_NICE
+        assert renderer._profile is not None
+        stats = {pid: _stat(pid) for pid in _chromium_with({renderer._profile})}
+        # The browser process (the one whose parent, the driver, is not Chromium) and its driver inherit the
+        # niceness; Chromium may raise its own helpers' priority (as root, its zygote runs at -8).
+        browser = [pid for pid, (parent, _) in stats.items() if parent not in stats]
+        assert len(browser) == 1
+        parent, nice = stats[browser[0]]
+        assert nice >= render.RENDER_NICE and _stat(parent)[1] >= render.RENDER_NICE
+    assert os.getpriority(os.PRIO_PROCESS, 0) < render.RENDER_NICE  # this thread keeps its priority
+
+
+def _stat(pid: int) -> tuple[int, int]:
+    """A process's parent and niceness (``/proc/PID/stat``'s 4th and 19th fields)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[1]), int(fields[16])

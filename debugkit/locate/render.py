@@ -39,6 +39,7 @@ import os
 import re
 import shutil
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -81,21 +82,33 @@ TIMEOUT_MS = 15_000
 PAGES = max(1, min(3, usable_cpus() - 1))
 
 
-def _leave_a_cpu() -> None:
-    """Keep one CPU for the interpreter's own thread: the calling (renderer) thread, and so the Playwright driver and
-    Chromium it starts (children inherit the mask), may use every CPU of this process but the first.
+RENDER_NICE = 10  # the renderer thread's niceness, and so its driver's and Chromium's
 
-    Chromium starts a handful of processes at once, and as root raises some of their priorities (nice -8), so a
-    lower priority of ours would not hold them back; started while the run is parsed, on 2 CPUs they took
-    0.3-0.5 s from the parse (``bench/scale.py``: the 40-step run's triage 2.95 s -> 2.75 s; the report's time
-    unchanged). Linux only, and only with two CPUs or more; the renderer thread does nothing else.
+
+def _leave_a_cpu() -> None:
+    """Keep the interpreter's own thread ahead of the browser: the calling (renderer) thread, and so the Playwright
+    driver and Chromium it starts (children inherit the mask and the niceness), may use every CPU of this process but
+    the first, and run at nice :data:`RENDER_NICE`.
+
+    The browser starts while the run is read, the busiest moment of the command: on 2 CPUs, the mask alone took
+    ``bench/scale.py``'s 40-step triage from 2.95 s to 2.75 s, and the lower priority from 1.96 s to 1.74 s (mean
+    of 6) once that run's HAR was parsed in two processes (nice 19 gave the same; the report's time, where the
+    browser's renders are the work, did not change: 9.7-9.9 s). Chromium may raise its own helpers' priority (as
+    root, its zygote runs at -8, and ``--no-zygote`` made no difference). Linux only (there niceness is per thread),
+    and the mask only with two CPUs or more; the renderer thread does nothing else, and is never given its priority
+    back.
     """
+    if not sys.platform.startswith("linux"):
+        return
+    native = threading.get_native_id()
     try:
         cpus = sorted(os.sched_getaffinity(0))
         if len(cpus) >= 2:
-            os.sched_setaffinity(threading.get_native_id(), cpus[1:])
-    except (AttributeError, OSError):  # not Linux, or a mask we may not set: start as before
+            os.sched_setaffinity(native, cpus[1:])
+    except (AttributeError, OSError):  # a mask we may not set: start as before
         pass
+    with contextlib.suppress(AttributeError, OSError):  # (raising one's niceness is always allowed)
+        os.setpriority(os.PRIO_PROCESS, native, max(os.getpriority(os.PRIO_PROCESS, native), RENDER_NICE))
 
 
 NODE_CACHE_ENV = "NODE_COMPILE_CACHE"
