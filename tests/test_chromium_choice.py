@@ -38,27 +38,28 @@ def test_chromium_without_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert render.chromium_path() == render.DEFAULT_CHROMIUM
 
 
-def test_a_missing_playwright_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Told without importing it (the renderer imports the API it uses when it starts)."""
-    real = render.importlib.util.find_spec
-    monkeypatch.setattr(
-        render.importlib.util, "find_spec", lambda name, *a: None if name == "playwright" else real(name, *a)
-    )
-    reason = render.unavailable_reason(_executable(tmp_path / "chromium"))
-    assert reason is not None and "playwright package is not installed" in reason
+def test_scrapes_render_without_playwright() -> None:
+    """Chromium is driven over its own DevTools pipe: a scrape renders in a process where Playwright cannot be
+    imported, and no Node.js process is started for it."""
+    import subprocess
+    import sys
 
+    try:  # tests/ on sys.path (pytest's default rootdir-less import), or tests/ as a package
+        from browser import require_browser
+    except ImportError:  # pragma: no cover
+        from tests.browser import require_browser
 
-def test_the_driver_keeps_its_compiled_code_in_the_cache_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """Playwright's Node.js driver is started with $NODE_COMPILE_CACHE in debugkit's cache folder, unless it is set."""
-    monkeypatch.setenv("DEBUGKIT_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv(render.NODE_CACHE_ENV, raising=False)
-    render._node_compile_cache()
-    folder = tmp_path / "cache" / "node-compile-cache"
-    assert folder.is_dir() and render.os.environ[render.NODE_CACHE_ENV] == str(folder)
-    monkeypatch.setenv(render.NODE_CACHE_ENV, "/elsewhere")
-    render._node_compile_cache()
-    assert render.os.environ[render.NODE_CACHE_ENV] == "/elsewhere"
-    monkeypatch.delenv(render.NODE_CACHE_ENV)
-    monkeypatch.setenv("DEBUGKIT_CACHE_DIR", str(_executable(tmp_path / "a-file")))  # not a folder: left unset
-    render._node_compile_cache()
-    assert render.NODE_CACHE_ENV not in render.os.environ
+    require_browser()
+    code = """
+import sys
+sys.modules["playwright"] = None  # import playwright now fails
+from debugkit.locate import render
+html = '<html><body><button unique_id="AAAB" style="margin:40px;width:120px">Go</button></body></html>'
+result = render.measure_scrape(html, "https://shop.example/", (800, 600))
+print(result.elements["AAAB"].box, len(result.image or b""), "playwright" in sys.modules and sys.modules["playwright"])
+render.shutdown()
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    box, size, imported = out.stdout.strip().rsplit(" ", 2)
+    assert box.startswith("(48.0, 48.0, 120.0")  # the body's margin (8) and its own (40)
+    assert int(size) > 1000 and imported == "None"

@@ -1,16 +1,15 @@
 """Re-render an ``html_scrape`` in headless Chromium and measure every ``[unique_id]`` element.
 
-The only module of ``debugkit.locate`` that drives a browser. It uses Playwright's Python package (the
-optional extra ``debugkit[render]``) with Debian's Chromium: its headless shell
-``/usr/bin/chromium-headless-shell`` where installed, else ``/usr/bin/chromium`` (or ``$DEBUGKIT_CHROMIUM``); no
-browser is ever downloaded.
+The only module of ``debugkit.locate`` that drives a browser: Debian's Chromium, its headless shell
+``/usr/bin/chromium-headless-shell`` where installed, else ``/usr/bin/chromium`` (or ``$DEBUGKIT_CHROMIUM``), over its
+DevTools pipe (:mod:`debugkit.locate.cdp`, standard library only); no browser is ever downloaded.
 
 The scrape is untrusted page content, so:
 
-* page scripts are disabled (``java_script_enabled=False``; the measuring code runs through Playwright's
-  ``evaluate``, which still works, in the page's own world but written by us);
-* every request is aborted by a route and counted (``RenderResult.blocked``): the document is loaded from
-  memory with ``set_content``, so nothing at all has to come from the network. As a second wall the
+* page scripts are disabled (``Emulation.setScriptExecutionDisabled``; the measuring code runs through DevTools'
+  own evaluation, which still works, in the page's own world but written by us);
+* every request is paused and failed (``Fetch``) and counted (``RenderResult.blocked``): the document is put in
+  from memory (``Page.setDocumentContent``), so nothing at all has to come from the network. As a second wall the
   browser is started with a dead proxy and a host resolver that resolves nothing, so requests that
   bypass routing (DNS prefetch, preconnect) go nowhere either; such ``<link>`` hints and
   ``<meta http-equiv=refresh>`` are also removed before loading;
@@ -19,10 +18,10 @@ The scrape is untrusted page content, so:
 * ``<noscript>`` content is hidden: the scrape was taken with scripts on, so it was not shown.
 
 One browser per process is started on first use and reused for every step of every run
-(:func:`shared_renderer`), driven by Playwright's async API on a thread of its own, with up to
+(:func:`shared_renderer`), driven by an asyncio loop on a thread of its own, with up to
 :data:`PAGES` scrapes rendered at once in pages of the same browser (one fewer than the CPUs, 1 to 3);
 :func:`measure_scrape` (blocking) and :func:`submit_scrape` (a future) are the entry points. Whatever prevents
-rendering (no playwright package, no Chromium, a launch failure, a timeout) raises :class:`RenderUnavailable` with
+rendering (no Chromium, a launch failure, a timeout) raises :class:`RenderUnavailable` with
 a one-line reason.
 """
 
@@ -30,11 +29,9 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import base64
 import contextlib
 import hashlib
 import html as html_lib
-import importlib.util
 import os
 import re
 import shutil
@@ -47,6 +44,7 @@ from collections import OrderedDict
 from concurrent.futures import Future
 from typing import Any
 
+from debugkit.locate import cdp
 from debugkit.locate.heavy import usable_cpus
 from debugkit.locate.model import CoveredBy, RenderedElement, RenderResult
 from debugkit.locate.tiles import MAX_TILES, MIN_MOVE, OVERLAP
@@ -55,8 +53,8 @@ from debugkit.text import clip
 CHROMIUM_ENV = "DEBUGKIT_CHROMIUM"
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
 # Debian's chromium-headless-shell: Chromium's old headless mode as a browser of its own (same Blink, no browser UI
-# behind it). Used when installed: it starts and stops in about half the CPU time (0.24 s against 0.53 s on 2 CPUs,
-# Playwright's driver aside), and the whole test suite places elements with it as with the full browser.
+# behind it). Used when installed: it starts and stops in about half the CPU time (0.24 s against 0.53 s on 2 CPUs),
+# and the whole test suite places elements with it as with the full browser.
 HEADLESS_SHELL = "/usr/bin/chromium-headless-shell"
 CHROMIUM_ARGS = [
     "--headless",
@@ -66,6 +64,31 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    # What Playwright, which drove it before, passed and what shapes a render or keeps a page awake: the same boxes
+    # and pictures as then.
+    "--hide-scrollbars",
+    "--mute-audio",
+    "--force-color-profile=srgb",
+    "--blink-settings=primaryHoverType=2,availableHoverTypes=2,primaryPointerType=4,availablePointerTypes=4",
+    "--disable-features=PaintHolding,MediaRouter,OptimizationHints,DestroyProfileOnBrowserClose",
+    "--enable-features=CDPScreenshotNewSurface",
+    "--disable-field-trial-config",
+    "--disable-background-timer-throttling",
+    "--disable-backgrounding-occluded-windows",
+    "--disable-renderer-backgrounding",
+    "--disable-back-forward-cache",
+    "--disable-breakpad",
+    "--disable-extensions",
+    "--disable-default-apps",
+    "--disable-dev-shm-usage",
+    "--disable-hang-monitor",
+    "--disable-ipc-flooding-protection",
+    "--disable-popup-blocking",
+    "--no-default-browser-check",
+    "--metrics-recording-only",
+    "--password-store=basic",
+    "--use-mock-keychain",
+    "--no-service-autorun",
     # A second wall behind the route: nothing resolves, and every connection goes to a dead proxy.
     "--proxy-server=http://127.0.0.1:9",
     "--proxy-bypass-list=<-loopback>",
@@ -86,8 +109,8 @@ RENDER_NICE = 10  # the renderer thread's niceness, and so its driver's and Chro
 
 
 def _leave_a_cpu() -> None:
-    """Keep the interpreter's own thread ahead of the browser: the calling (renderer) thread, and so the Playwright
-    driver and Chromium it starts (children inherit the mask and the niceness), may use every CPU of this process but
+    """Keep the interpreter's own thread ahead of the browser: the calling (renderer) thread, and so the Chromium it
+    starts (children inherit the mask and the niceness), may use every CPU of this process but
     the first, and run at nice :data:`RENDER_NICE`.
 
     The browser starts while the run is read, the busiest moment of the command: on 2 CPUs, the mask alone took
@@ -109,25 +132,6 @@ def _leave_a_cpu() -> None:
         pass
     with contextlib.suppress(AttributeError, OSError):  # (raising one's niceness is always allowed)
         os.setpriority(os.PRIO_PROCESS, native, max(os.getpriority(os.PRIO_PROCESS, native), RENDER_NICE))
-
-
-NODE_CACHE_ENV = "NODE_COMPILE_CACHE"
-
-
-def _node_compile_cache() -> None:
-    """Let Playwright's Node.js driver keep the code it compiles at start (``$NODE_COMPILE_CACHE``, Node 22.1+; older
-    ones ignore it) in debugkit's cache folder: its start then takes about 0.07 s less CPU (0.33 -> 0.26 s, 2 CPUs).
-    A value already set is kept; a folder that cannot be made leaves the driver as it was."""
-    if os.environ.get(NODE_CACHE_ENV) is not None:
-        return
-    from debugkit.api.cache import cache_root
-
-    folder = cache_root() / "node-compile-cache"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return
-    os.environ[NODE_CACHE_ENV] = str(folder)  # the driver is started with this process's environment
 
 
 _CACHE_SIZE = 4  # re-renders kept (the report places steps in order; a scrape seen again is usually the next one)
@@ -273,14 +277,8 @@ def unavailable_reason(executable: str | None = None) -> str | None:
     path = executable or chromium_path()
     if not (os.path.isfile(path) and os.access(path, os.X_OK)):
         return f"no Chromium at {path} (install it, e.g. apt-get install chromium, or set {CHROMIUM_ENV})"
-    # Found, not imported: the renderer imports what it uses (the async API) when it starts; the sync API was
-    # imported here for nothing (the two share most of their modules, so this saves little time).
-    try:
-        found = importlib.util.find_spec("playwright") is not None
-    except (ImportError, ValueError):
-        found = False
-    if not found:
-        return "the playwright package is not installed (pip install 'debugkit[render]'; no browser download needed)"
+    if not hasattr(os, "posix_spawn"):  # pragma: no cover - not a POSIX system
+        return "re-rendering needs a POSIX system (Chromium is started with its DevTools pipe)"
     return None
 
 
@@ -305,7 +303,7 @@ def prepare_html(html: str, page_url: str | None) -> str:
 class Renderer:
     """One headless Chromium, started on first use; measure as many scrapes as you like, then close.
 
-    The browser is driven by Playwright's async API on a thread of the renderer's own (an asyncio loop), so any
+    The browser is driven over its DevTools pipe from a thread of the renderer's own (an asyncio loop), so any
     thread may call :meth:`measure` (blocking) or :meth:`submit` (a future), and up to ``pages`` scrapes are
     loaded and measured at once, each in a page of the same browser. ``with Renderer() as r:`` closes it; the
     shared instance behind :func:`measure_scrape` is closed by :func:`shutdown` (and at exit).
@@ -321,9 +319,7 @@ class Renderer:
         self._failed: str | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._manager: Any = None
-        self._playwright: Any = None
-        self._context: Any = None
+        self._browser: cdp.Browser | None = None
         self._profile: str | None = None
         self._idle: list[Any] = []  # pages free for the next scrape
         self._opened = 0
@@ -360,13 +356,13 @@ class Renderer:
     @property
     def started(self) -> bool:
         """Whether Chromium is up (started on first use, or in the background by :meth:`start_soon`)."""
-        return self._context is not None
+        return self._browser is not None
 
     def start_soon(self) -> None:
         """Start Chromium in the background, without waiting: a command that will place elements starts it while
         the run is still being read, so the browser's start (about a second) overlaps the parsing. A failure is
         kept and said by the first scrape, as when it starts on first use."""
-        if self._context is not None or self._failed:
+        if self._browser is not None or self._failed:
             return
         self._run(self._start()).add_done_callback(lambda done: done.exception())
 
@@ -374,19 +370,19 @@ class Renderer:
         """Start Chromium now (it is otherwise started by the first scrape); raises RenderUnavailable."""
         self._run(self._start()).result()
 
-    async def _start(self) -> Any:
-        """The browser's one context (a persistent one, in a temporary profile folder of our own), started once
-        however many scrapes ask for it at the same time."""
-        if self._context is not None:
-            return self._context
+    async def _start(self) -> cdp.Browser:
+        """The browser (in a temporary profile folder of our own), started once however many scrapes ask for it at
+        the same time."""
+        if self._browser is not None:
+            return self._browser
         if self._starting is None:
             self._starting = asyncio.Lock()
         async with self._starting:
             return await self._launch()
 
-    async def _launch(self) -> Any:
-        if self._context is not None:
-            return self._context
+    async def _launch(self) -> cdp.Browser:
+        if self._browser is not None:
+            return self._browser
         if self._failed:
             raise RenderUnavailable(self._failed)
         reason = unavailable_reason(self.executable)
@@ -394,64 +390,36 @@ class Renderer:
             self._failed = reason
             raise RenderUnavailable(reason)
         _leave_a_cpu()
-        _node_compile_cache()
         try:
-            from playwright.async_api import async_playwright
-
             self._profile = tempfile.mkdtemp(prefix="debugkit-chromium-")
-            self._manager = async_playwright()
-            self._playwright = await self._manager.start()
-            self._context = await self._playwright.chromium.launch_persistent_context(
-                self._profile,
-                executable_path=self.executable,
-                args=CHROMIUM_ARGS,
-                headless=True,
-                timeout=self.timeout_ms * 2,
-                viewport={"width": DEFAULT_VIEWPORT[0], "height": DEFAULT_VIEWPORT[1]},
-                device_scale_factor=1,
-                java_script_enabled=False,
-                service_workers="block",
-                accept_downloads=False,
-            )
-            self._context.set_default_timeout(self.timeout_ms)
-            await self._context.route("**/*", lambda route: route.abort("blockedbyclient"))
+            timeout = self.timeout_ms * 2 / 1000
+            self._browser = await cdp.Browser.launch(self.executable, CHROMIUM_ARGS, self._profile, timeout)
             self._page_slots = asyncio.Semaphore(self.pages)
-            self._idle = [p for p in self._context.pages if not p.is_closed()][:1]
-            for page in self._idle:
-                await self._prepare_page(page)
-                await self._warm(page)
-            self._opened = len(self._idle)
+            page = await self._browser.new_page(self.timeout_ms / 1000)
+            await self._warm(page)
+            self._idle = [page]
+            self._opened = 1
         except Exception as exc:  # any launch failure is a reason, not a crash
             await self._stop()
             self._failed = f"Chromium could not be started: {_one_line(exc)}"
             raise RenderUnavailable(self._failed) from None
-        return self._context
+        return self._browser
 
     async def _warm(self, page: Any) -> None:
         """A small page laid out, measured and captured once at start: the fonts, form controls and capture path
         that the first scrape would otherwise load (about 0.3 s of the first step)."""
+        timeout = self.timeout_ms / 1000
         try:
-            await page.set_content(_WARM_HTML, wait_until="load", timeout=self.timeout_ms)
-            await page.evaluate(_MEASURE_JS, _MEASURE_ARGS)
-            await _capture(page, 64, 64, self.timeout_ms)
-            await page.set_content("<!DOCTYPE html><html><body></body></html>", timeout=self.timeout_ms)
+            await page.set_viewport(DEFAULT_VIEWPORT[0], DEFAULT_VIEWPORT[1], timeout)
+            await page.set_content(_WARM_HTML, timeout)
+            await page.evaluate(_MEASURE_JS, _MEASURE_ARGS, timeout)
+            await page.capture(64, 64, timeout)
+            await page.set_content(cdp.BLANK, timeout)
         except Exception:  # a page that cannot warm up renders cold
             pass
 
-    async def _prepare_page(self, page: Any) -> None:
-        """Dialogs dismissed; every request recorded (into the scrape's list) and aborted."""
-        page.debugkit_blocked = []
-
-        async def block(route: Any) -> None:
-            page.debugkit_blocked.append((route.request.resource_type, route.request.url))
-            await route.abort("blockedbyclient")
-
-        page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.dismiss()))
-        await page.route("**/*", block)
-        page.debugkit_size = None
-
-    async def _take_page(self) -> Any:
-        context = await self._start()
+    async def _take_page(self) -> cdp.Page:
+        browser = await self._start()
         assert self._page_slots is not None
         await self._page_slots.acquire()
         while self._idle:
@@ -460,15 +428,14 @@ class Renderer:
                 return page
             self._opened -= 1
         try:
-            page = await context.new_page()
-            await self._prepare_page(page)
+            page = await browser.new_page(self.timeout_ms / 1000)
         except Exception as exc:
             self._page_slots.release()
             raise RenderUnavailable(f"Chromium could not open a page: {_one_line(exc)}") from None
         self._opened += 1
         return page
 
-    def _give_back(self, page: Any, broken: bool) -> None:
+    def _give_back(self, page: cdp.Page, broken: bool) -> None:
         if broken:
             self._opened -= 1
             asyncio.ensure_future(_close_quietly(page))
@@ -543,21 +510,23 @@ class Renderer:
         width, height = viewport
         page = await self._take_page()
         started = time.perf_counter()
-        page.debugkit_blocked = blocked = []
+        page.blocked = blocked = []
         broken = False
+        timeout = self.timeout_ms / 1000
         try:
-            if page.debugkit_size != viewport:
-                await page.set_viewport_size({"width": width, "height": height})
-                page.debugkit_size = viewport
-            await page.set_content(prepare_html(html, page_url), wait_until="load", timeout=self.timeout_ms)
-            measured = await page.evaluate(_MEASURE_JS, _MEASURE_ARGS)
+            if page.size != viewport:
+                await page.set_viewport(width, height, timeout)
+            await page.set_content(prepare_html(html, page_url), timeout)
+            measured = await page.evaluate(_MEASURE_JS, _MEASURE_ARGS, timeout)
+            if not isinstance(measured, dict):
+                raise cdp.CdpError("the measuring script gave no answer")
             page_height = float(measured.get("height") or height)
             image = None
             if screenshot:
                 clip_height = max(1, min(int(page_height), height * MAX_TILES))
-                image = await _capture(page, width, clip_height, self.timeout_ms)
+                image = await page.capture(width, clip_height, timeout)
             # Leave an empty page behind: nothing of this scrape stays loaded between steps.
-            await page.set_content("<!DOCTYPE html><html><body></body></html>", timeout=self.timeout_ms)
+            await page.set_content(cdp.BLANK, timeout)
         except Exception as exc:
             broken = True
             raise RenderUnavailable(f"re-rendering the scrape failed: {_one_line(exc)}") from None
@@ -598,8 +567,8 @@ class Renderer:
             self._cache.clear()
 
     async def _close(self) -> None:
-        """Stop, once a start in progress has finished: stopped in the middle of its start, the Playwright driver
-        being spawned is left running and the loop closes on its pending task (a command that fails at once, e.g. on
+        """Stop, once a start in progress has finished: stopped in the middle of its start, the browser being
+        spawned is left running and the loop closes on its pending task (a command that fails at once, e.g. on
         an unknown ``--step``, while Chromium starts in the background)."""
         if self._starting is not None:
             async with self._starting:
@@ -608,49 +577,14 @@ class Renderer:
             await self._stop()
 
     async def _stop(self) -> None:
-        for closer in (
-            lambda: self._context and self._context.close(),
-            lambda: self._manager and self._manager.__aexit__(None, None, None),
-        ):
+        browser, self._browser = self._browser, None
+        if browser is not None:
             with contextlib.suppress(Exception):
-                done = closer()
-                if done is not None:
-                    await done
-        self._context = None
-        self._playwright = None
-        self._manager = None
+                await browser.close()
         self._idle = []
         self._opened = 0
         self._page_slots = None
         self._starting = None
-
-
-async def _capture(page: Any, width: int, height: int, timeout_ms: int) -> bytes:
-    """A PNG of the page's top ``width`` x ``height`` (beyond the viewport). Chromium's fast PNG encoder, through
-    the DevTools protocol (about twice as fast as Playwright's full-page screenshot, the same pixels); Playwright's
-    screenshot when that fails."""
-    try:
-        session = await page.context.new_cdp_session(page)
-        try:
-            shot = await asyncio.wait_for(
-                session.send(
-                    "Page.captureScreenshot",
-                    {
-                        "format": "png",
-                        "optimizeForSpeed": True,
-                        "captureBeyondViewport": True,
-                        "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1},
-                    },
-                ),
-                timeout_ms / 1000,
-            )
-        finally:
-            await session.detach()
-        return base64.b64decode(shot["data"])
-    except Exception:  # an older Chromium without these options: Playwright's own way
-        return await page.screenshot(
-            full_page=True, clip={"x": 0, "y": 0, "width": width, "height": height}, timeout=timeout_ms
-        )
 
 
 def _result(
@@ -696,7 +630,7 @@ def _result(
     )
 
 
-async def _close_quietly(page: Any) -> None:
+async def _close_quietly(page: cdp.Page) -> None:
     with contextlib.suppress(Exception):  # the browser may already be gone
         await page.close()
 
@@ -791,8 +725,8 @@ def measure_scrape(
     """Document-coordinate boxes of every ``[unique_id]`` element of ``html`` rendered at ``viewport``.
 
     Without an explicit ``renderer`` the shared one is used (:func:`shared_renderer`). Its browser runs on a
-    thread of its own, so the caller's thread never holds a Playwright event loop (a caller may run Playwright
-    itself, e.g. a test's browser). Raises :class:`RenderUnavailable` when it cannot render.
+    thread of its own, so the caller's thread never holds its event loop (a caller may run an asyncio loop or
+    Playwright itself, e.g. a test's browser). Raises :class:`RenderUnavailable` when it cannot render.
     """
     return submit_scrape(html, page_url, viewport, screenshot=screenshot, renderer=renderer).result()
 
