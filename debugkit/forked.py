@@ -57,7 +57,8 @@ def usable_cpus() -> int:
 
 
 def enable(on: bool = True) -> None:
-    """Let :func:`both` fork (the CLI does, before any thread starts)."""
+    """Let :func:`both` fork (the CLI does for the commands that read one run; the child runs only the pure parsing
+    and redaction code handed to it, never a lock the renderer's or the readers' threads may hold)."""
     global _enabled
     _enabled = on
 
