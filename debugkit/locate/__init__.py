@@ -12,9 +12,9 @@ stylesheets the scrape lacks), then Skyvern's own legacy overlay) and draws them
     picture = crop(step, locations["AAAR"], element_id="AAAR", action="click")
     print(describe(locations["AAAR"], step))
 
-``Location.to_dict()`` is the ``location`` object of ``--json``. Rendering needs the optional extra
-``debugkit[render]`` (Playwright) and Chromium at ``/usr/bin/chromium``; without them every element
-that needed a re-render gets ``method=None`` and the reason.
+``Location.to_dict()`` is the ``location`` object of ``--json``. Re-rendering needs Debian's Chromium (driven over
+its DevTools pipe, :mod:`debugkit.locate.cdp`), and the screenshot search the optional extra ``debugkit[render]``
+(numpy, OpenCV); without them every element that needed them gets ``method=None`` and the reason.
 """
 
 from debugkit.analysis.triage import Triage

@@ -105,7 +105,7 @@ TIMEOUT_MS = 15_000
 PAGES = max(1, min(3, usable_cpus() - 1))
 
 
-RENDER_NICE = 10  # the renderer thread's niceness, and so its driver's and Chromium's
+RENDER_NICE = 10  # the renderer thread's niceness, and so Chromium's browser process's
 
 
 def _leave_a_cpu() -> None:
