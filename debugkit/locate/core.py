@@ -171,7 +171,7 @@ class StepLocator:
             # will likely not look like the screenshot, which is then read whole. A set of one screenshot is read
             # now, while the browser renders, rather than after (of several, only the likely tiles are read).
             index, shot = self.shots[0]
-            self.onscreen.prefetch(index, (0, 0, shot.width, shot.height))
+            self.onscreen.prefetch(index, (0, 0, shot.width, shot.height), prepare_here=ahead)
         if ahead:
             return
         if in_main:

@@ -99,19 +99,31 @@ def read_words(grey: Any, *, prepared: bool = False) -> list[Word] | None:
 
     ``prepared``: the image already shows dark text on white (:func:`even_widgets`); else
     :func:`even_polarity` is applied first."""
+    png = encode(grey, prepared=prepared)
+    return read_png(png) if png is not None else None
+
+
+def encode(grey: Any, *, prepared: bool = False) -> bytes | None:
+    """The PNG :func:`read_png` hands Tesseract (``prepared`` as for :func:`read_words`); None when there is nothing
+    to read or no Tesseract to read it. The image work of a read, apart from its wait for Tesseract."""
     import cv2
 
-    program = tesseract_path()
-    if program is None or grey.size == 0:
+    if tesseract_path() is None or grey.size == 0:
         return None
     ok, png = cv2.imencode(".png", grey if prepared else even_polarity(grey))
-    if not ok:
+    return png.tobytes() if ok else None
+
+
+def read_png(png: bytes) -> list[Word] | None:
+    """The words Tesseract reads on a PNG made by :func:`encode`; None when it cannot run."""
+    program = tesseract_path()
+    if program is None:
         return None
     env = dict(os.environ, OMP_THREAD_LIMIT="1")
     try:
         done = subprocess.run(
             [program, "stdin", "stdout", "--psm", "11", "-c", "tessedit_do_invert=0", "tsv"],
-            input=png.tobytes(),
+            input=png,
             capture_output=True,
             timeout=TIMEOUT_S,
             env=env,
