@@ -4,6 +4,7 @@ several steps placed at once with the same result as one after another."""
 from __future__ import annotations
 
 import functools
+import threading
 from pathlib import Path
 
 import pytest
@@ -148,13 +149,15 @@ def test_a_screenshot_read_whatever_the_render_shows_starts_ahead_and_is_read_on
 
     step = _steps("external_css")[0]
     reads: list[tuple[int, int, int, int]] = []
-    read = onscreen.OnScreen._read
+    preparers: list[threading.Thread] = []
+    prepare = onscreen.OnScreen._prepare  # every read makes its picture once
 
     def counting(self, image, region, *args):  # noqa: ANN001, ANN202 - the wrapped method's own signature
         reads.append(region)
-        return read(self, image, region, *args)
+        preparers.append(threading.current_thread())
+        return prepare(self, image, region, *args)
 
-    monkeypatch.setattr(onscreen.OnScreen, "_read", counting)
+    monkeypatch.setattr(onscreen.OnScreen, "_prepare", counting)
     with onscreen._reads_lock:
         onscreen._reads.clear()
     render.shared_renderer().clear_cache()
@@ -162,6 +165,9 @@ def test_a_screenshot_read_whatever_the_render_shows_starts_ahead_and_is_read_on
     shot = step.screenshots_llm[StepLocator(step).shots[0][0]]
     with onscreen._reads_lock:
         assert len(onscreen._reads) == 1  # the whole screenshot, handed to a reader before any placing
+    # its picture made by the thread that asked, before its own work (the analysis): the reader only waits for
+    # Tesseract
+    assert preparers == [threading.current_thread()]
     located = locate_step(step)
     assert reads == [(0, 0, shot.width, shot.height)]
     assert any(location.method == "screen" for location in located.values())
