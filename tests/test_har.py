@@ -743,3 +743,40 @@ def test_pitfall_d_optional_fields_raise_key_error() -> None:
             read()
     (e,) = parse_har(_har([entry]), keep_raw=True).entries
     assert not e.failed and e.status == 200 and e.raw.get("pageref") is None
+
+
+# --- a run's requests, in time order --------------------------------------------------------------
+
+
+def _network_urls(hars: list[bytes]) -> list[str]:
+    from debugkit.load import load_run
+    from debugkit.model import ArtifactRef, RawRun
+
+    refs = [
+        ArtifactRef("har", f"{n}.har", (lambda data=data: data), artifact_id=f"a_{n}")
+        for n, data in enumerate(hars, start=1)
+    ]
+    run = load_run(RawRun(source="test", kind="run_folder", artifacts=refs))
+    assert [e.index for e in sorted(run.network, key=lambda e: e.index)] == list(range(len(run.network)))
+    return [entry.url for entry in run.network]
+
+
+def test_a_runs_requests_from_several_hars_are_in_time_order_ties_in_har_order():
+    first = _har([_entry("https://a.example/1", started="2026-11-28T22:51:13.000Z"),
+                  _entry("https://a.example/2", started="2026-11-28T22:51:12.000Z")])
+    second = _har([_entry("https://b.example/1", started="2026-11-28T22:51:12.500Z"),
+                   _entry("https://b.example/2", started="2026-11-28T22:51:12.000Z")])
+    assert _network_urls([first, second]) == [
+        "https://a.example/2", "https://b.example/2", "https://b.example/1", "https://a.example/1"
+    ]
+
+
+def test_requests_without_a_start_time_come_last_in_har_order():
+    first = _har([_entry("https://a.example/1", started="2026-11-28T22:51:13.000Z"),
+                  _entry("https://a.example/2", started="not a time"),
+                  _entry("https://a.example/3", started="2026-11-28T22:51:12.000Z")])
+    second = _har([_entry("https://b.example/1", started=""),
+                   _entry("https://b.example/2", started="2026-11-28T22:51:12.000Z")])
+    assert _network_urls([first, second]) == [
+        "https://a.example/3", "https://b.example/2", "https://a.example/1", "https://a.example/2", "https://b.example/1"
+    ]
