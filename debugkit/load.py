@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from operator import attrgetter
 from concurrent.futures import Future, ThreadPoolExecutor
+from operator import attrgetter
 from typing import Any
 
 from debugkit.constants import FINAL_STATUSES, NETWORK_LOG_TYPES
@@ -444,9 +444,8 @@ def _load_network_and_console(run: RunData, refs: list[ArtifactRef], reader: _Re
         if data is None:
             continue
         if ref.artifact_type == "har":
-            secrets = HarSecrets()  # collected in the same pass: redaction reads the HAR no second time
+            secrets = HarSecrets()  # collected in the same pass (JWTs too): redaction reads the HAR no second time
             parsed = parse_har(data, collector=secrets)
-            secrets.text(data)
             run.har_secrets = [*(run.har_secrets or []), *secrets.pairs()]
             del data
             offset = len(run.network)

@@ -21,6 +21,9 @@ from debugkit.redaction.collect import HarSecrets
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = "page@1"
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJsYXRlIn0.c2lnbmF0dXJlLWxhdGU"
+JWT_PAGE = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJwYWdlIn0.c2lnbmF0dXJlLXBhZ2U"
+JWT_EARLY = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJlYXJseSJ9.c2lnbmF0dXJlLWVhcmx5"
+JWT_NOTE = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJub3RlIn0.c2lnbmF0dXJlLW5vdGU"
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork() on this system")
 
@@ -74,7 +77,8 @@ def _navigation(n: int, **response: Any) -> dict[str, Any]:
 
 def _long_har(count: int = 400) -> bytes:
     """Entries of both halves with secrets, damage (no url, text status) and an aborted navigation that only a
-    navigation of the other half supersedes; a JWT in the second half only."""
+    navigation of the other half supersedes; a JWT in a token header of the second half only; JWTs only in the text
+    (no secret header holds them): one in a page's title (before the entries), one in each half."""
     entries: list[Any] = [_entry(n) for n in range(count)]
     entries[10] = _navigation(10, _failureText="net::ERR_ABORTED")  # superseded by entry 300's navigation
     entries[300] = _navigation(300, status=200)
@@ -82,14 +86,15 @@ def _long_har(count: int = 400) -> bytes:
     entries[350]["request"].pop("url")  # skipped, in the second half
     entries[360]["response"]["status"] = "404"  # a status written as text
     entries[370]["response"]["headers"] = [{"name": "X-Token", "value": JWT}]
-    doc = {"log": {"version": "1.2", "pages": [{"id": PAGE}], "entries": entries}}
+    entries[5]["response"]["headers"] = [{"name": "X-Note", "value": f"issued {JWT_EARLY}"}]
+    entries[380]["response"]["headers"] = [{"name": "X-Note", "value": f"issued {JWT_NOTE}"}]
+    doc = {"log": {"version": "1.2", "pages": [{"id": PAGE, "title": f"t={JWT_PAGE}"}], "entries": entries}}
     return json.dumps(doc).encode()
 
 
 def _parsed(data: bytes) -> tuple[list[dict[str, Any]], list[str], list[tuple[str, str]]]:
     secrets = HarSecrets()
-    result = parse_har(data, collector=secrets)
-    secrets.text(data)
+    result = parse_har(data, collector=secrets)  # the JWTs of its text too
     return [dict(e.__dict__) for e in result.entries], result.problems, secrets.pairs()
 
 
@@ -164,6 +169,7 @@ def test_a_long_har_parsed_in_two_processes_reads_as_in_one(monkeypatch: pytest.
     assert len(forked.children) == before + 1 and forked.children[-1].used
     rows, problems, secrets = two
     assert rows == one[0] and problems == one[1] and secrets == one[2]
+    assert [value for value, kind in secrets if kind == "jwt"] == [JWT_PAGE, JWT_EARLY, JWT_NOTE]  # each half's text
     assert [r["index"] for r in rows] == sorted(r["index"] for r in rows) and rows[-1]["index"] == 399
     assert problems[0].startswith("2 HAR entries skipped: no request with a url") and "#20, #350" in problems[0]
     assert any("status written as text" in p and "#360" in p for p in problems)
@@ -204,3 +210,24 @@ def test_a_long_network_redacted_in_two_processes_as_in_one(monkeypatch: pytest.
     second_half = two.run.network[len(two.run.network) // 2 :]
     assert all("qt-" not in e.url for e in second_half)
     assert sum("session_token=[REDACTED:" in e.url for e in second_half) >= 190
+
+
+def test_each_halfs_text_is_read_in_its_process_once(two_processes: None, monkeypatch: pytest.MonkeyPatch):
+    """The JWT search of the HAR's bytes is split like its entries: this process reads the text up to the middle,
+    the child the rest; nothing is read a second time here."""
+    monkeypatch.setattr(har_module, "SPLIT_BYTES", 0)
+    data = _long_har()
+    spans: list[tuple[int, int | None]] = []
+
+    class Recording(HarSecrets):
+        def text(self, data: Any, start: int = 0, end: int | None = None) -> None:
+            spans.append((start, end))
+            super().text(data, start, end)
+
+    parse_har(data, collector=Recording())
+    assert forked.children[-1].used
+    assert len(spans) == 1 and spans[0][0] == 0 and 0 < (spans[0][1] or 0) < len(data)
+    monkeypatch.setattr(har_module, "SPLIT_BYTES", 1 << 40)  # one process: the whole text, once
+    spans.clear()
+    parse_har(data, collector=Recording())
+    assert spans == [(0, None)]

@@ -75,9 +75,14 @@ class HarParse:
 class Collector(Protocol):
     """A ``visit`` whose findings can be carried across processes: :func:`parse_har` may parse the second half of
     a long HAR in a forked child (:mod:`debugkit.forked`), whose collector's :meth:`export` is then
-    :meth:`merge`-d into this one, after this half's entries (so the order found is the HAR's)."""
+    :meth:`merge`-d into this one, after this half's entries (so the order found is the HAR's).
+
+    :meth:`text` reads the HAR's bytes themselves, ``data[start:end]`` (a half's, in its process, or the whole
+    HAR's once), after the entries."""
 
     def entry(self, entry: dict[str, Any]) -> None: ...
+
+    def text(self, data: bytes | bytearray, start: int = 0, end: int | None = None) -> None: ...
 
     def export(self) -> Any: ...
 
@@ -111,6 +116,8 @@ def parse_har(
     try:
         with _gc_paused():
             rows = _read(data, problems, keep_raw, visit, collector)
+            if collector is not None and not (rows is not None and rows.text_read):
+                collector.text(_as_bytes(data))
             if rows is None:
                 return HarParse([], problems)
             problems.extend(rows.tally.lines())
@@ -150,10 +157,7 @@ def _read(
     if len(data) == 0:
         problems.append("HAR is empty")
         return None
-    if isinstance(data, str):
-        data = data.encode("utf-8", errors="surrogatepass")
-    elif isinstance(data, memoryview):
-        data = bytes(data)
+    data = _as_bytes(data)
     if data[:3] == _BOM:
         data = data[3:]
     rows = _load_in_chunks(data, keep_raw, visit, collector)
@@ -165,6 +169,12 @@ def _read(
     rows = _Rows(keep_raw, visit)
     _normalise_all(raw_entries, rows)
     return rows
+
+
+def _as_bytes(data: bytes | bytearray | memoryview | str) -> bytes | bytearray:
+    if isinstance(data, str):
+        return data.encode("utf-8", errors="surrogatepass")
+    return bytes(data) if isinstance(data, memoryview) else data
 
 
 def _load_whole(data: bytes | bytearray, problems: list[str]) -> list[Any] | None:
@@ -231,6 +241,8 @@ def _load_halves(
                 _normalise_all(chunk, rows)
         except orjson.JSONDecodeError:
             return None
+        if collector is not None:
+            collector.text(data, 0, middle)
         return rows
 
     def second() -> _Half | None:
@@ -240,12 +252,15 @@ def _load_halves(
                 _normalise_all(chunk, rows)
         except orjson.JSONDecodeError:
             return None
+        if collector is not None:
+            collector.text(data, middle)
         return _Half.of(rows, collector)
 
     mine, theirs = forked.both(first, second)
     if mine is None or theirs is None:
         return None
     theirs.join(mine, collector)
+    mine.text_read = True  # both halves' text: parse_har reads it no second time
     return mine
 
 
@@ -515,6 +530,7 @@ class _Rows:
         self.documents: list[tuple[NetworkEntry, _FrameKey]] = []
         self.tally = _Tally()
         self.count = 0  # raw entries seen: the HAR index of the next one
+        self.text_read = False  # a collector's text() has read the HAR's bytes (each half, in its process)
         # One string object per distinct method, error text, page id, ... (and, with keep_raw,
         # header name and value): they repeat on most entries.
         self.shared: dict[str, str] = {}

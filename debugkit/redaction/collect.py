@@ -117,12 +117,14 @@ def collect_secrets(
 class HarSecrets:
     """The secret values of HAR entries, collected as :func:`debugkit.parsers.har.parse_har` reads them.
 
-    ``parse_har(data, collector=secrets)`` then ``secrets.text(data)`` (the JWTs), or :meth:`read`
-    for both; :meth:`pairs` gives ``(value, kind)`` in the order found, each value once (its first kind).
+    ``parse_har(data, collector=secrets)`` (which also has :meth:`text` read the JWTs in the HAR's bytes), or
+    :meth:`read`; :meth:`pairs` gives ``(value, kind)`` in the order found, each value once (its first kind), the
+    entries' values before the JWTs of the text.
     """
 
     def __init__(self) -> None:
         self.found: dict[str, str] = {}
+        self._jwts: dict[str, None] = {}  # the text's JWTs, in the order found (kind "jwt" unless found before)
         self._names: dict[str, bool] = {}  # header name -> secret_name(name)
         self._headers: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}  # secret header -> its values
 
@@ -170,47 +172,54 @@ class HarSecrets:
             for value, kind in _part_secrets(side, part, headers=False):
                 add(value, kind)
 
-    def text(self, data: bytes | bytearray | memoryview | str) -> None:
-        """The JWTs anywhere in the HAR's text (strings of any entry, pages, ...), read from its bytes."""
+    def text(self, data: bytes | bytearray | memoryview | str, start: int = 0, end: int | None = None) -> None:
+        """The JWTs anywhere in the HAR's text (strings of any entry, pages, ...), read from its bytes (those from
+        ``start`` to ``end``: a half of the HAR that ends between two entries)."""
+        jwts = self._jwts
         if isinstance(data, str):
-            for match in JWT.findall(data):
-                self._add(match, "jwt")
-            return
-        for match in _jwts(bytes(data) if isinstance(data, memoryview) else data):
-            self._add(match, "jwt")
+            found: Iterable[str] = JWT.findall(data, start, len(data) if end is None else end)
+        else:
+            found = _jwts(bytes(data) if isinstance(data, memoryview) else data, start, end)
+        for match in found:
+            if match not in jwts:
+                jwts[match] = None
 
     def read(self, data: bytes) -> None:
         """Parse one HAR and collect its secrets (for a HAR not read through :func:`debugkit.load.load_run`)."""
         parse_har(data, collector=self)
-        self.text(data)
 
     def pairs(self) -> list[tuple[str, str]]:
-        return list(self.found.items())
+        found = self.found
+        return [*found.items(), *((jwt, "jwt") for jwt in self._jwts if jwt not in found)]
 
-    def export(self) -> list[tuple[str, str]]:
+    def export(self) -> tuple[list[tuple[str, str]], list[str]]:
         """What was found, to :meth:`merge` into another collector (a forked child's, see ``parse_har``)."""
-        return self.pairs()
+        return list(self.found.items()), list(self._jwts)
 
-    def merge(self, pairs: list[tuple[str, str]]) -> None:
+    def merge(self, state: tuple[list[tuple[str, str]], list[str]]) -> None:
         """Add another collector's findings after this one's (a value found by both keeps this one's kind)."""
+        pairs, jwts = state
         for value, kind in pairs:
             self.found.setdefault(value, kind)
+        for jwt in jwts:
+            self._jwts.setdefault(jwt, None)
 
 
-def _jwts(data: bytes | bytearray) -> Iterator[str]:
-    """JWTs in JSON bytes, where a word character (or a JSON escape such as ``\\n``) does not come just
-    before: what :data:`JWT` finds in the decoded strings, and more (it may start after any non-ASCII
-    byte)."""
-    pos = data.find(b"eyJ")
+def _jwts(data: bytes | bytearray, start: int = 0, end: int | None = None) -> Iterator[str]:
+    """JWTs in JSON bytes (from ``start`` to ``end``), where a word character (or a JSON escape such as ``\\n``)
+    does not come just before: what :data:`JWT` finds in the decoded strings, and more (it may start after any
+    non-ASCII byte)."""
+    end = len(data) if end is None else end
+    pos = data.find(b"eyJ", start, end)
     while pos >= 0:
         before = data[pos - 1] if pos else 0
         starts = before not in _WORD_BYTES or (before in _JSON_ESCAPES and pos >= 2 and data[pos - 2] == 0x5C)
-        match = _JWT_AT.match(data, pos) if starts else None
+        match = _JWT_AT.match(data, pos, end) if starts else None
         if match is not None:
             yield match.group(0).decode("ascii")
-            pos = data.find(b"eyJ", match.end())
+            pos = data.find(b"eyJ", match.end(), end)
         else:
-            pos = data.find(b"eyJ", pos + 3)
+            pos = data.find(b"eyJ", pos + 3, end)
 
 
 def typed_secret_kind(step: StepData, action: Action) -> str | None:
