@@ -207,6 +207,12 @@ def test_a_long_network_redacted_in_two_processes_as_in_one(monkeypatch: pytest.
     assert [e.__dict__ for e in two.run.network] == [e.__dict__ for e in one.run.network]
     assert one.redactor is not None and two.redactor is not None
     assert two.redactor.redacted == one.redactor.redacted and two.redactor.counts == one.redactor.counts
+    assert list(two.redactor.redacted) == list(one.redactor.redacted)  # found in the same order
+    # the rest of the run (redacted here while the child redacts its rows) as in one process
+    for theirs, ours in zip(two.run.steps, one.run.steps, strict=True):
+        assert theirs.actions == ours.actions and theirs.elements == ours.elements
+        assert (theirs.html_scrape and theirs.html_scrape.text) == (ours.html_scrape and ours.html_scrape.text)
+    assert two.run.errors == one.run.errors and two.run.failure_reason == one.run.failure_reason
     second_half = two.run.network[len(two.run.network) // 2 :]
     assert all("qt-" not in e.url for e in second_half)
     assert sum("session_token=[REDACTED:" in e.url for e in second_half) >= 190

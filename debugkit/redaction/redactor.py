@@ -12,9 +12,10 @@ import hashlib
 import re
 import secrets as _random
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, quote_plus
 
 from debugkit import forked
@@ -24,6 +25,8 @@ from debugkit.redaction import scan
 from debugkit.redaction.collect import JWT, SIGNATURE_PARAMS, Secret, secret_name
 from debugkit.redaction.literals import Literals
 from debugkit.redaction.policy import bullets_only, is_placeholder
+
+T = TypeVar("T")
 
 _REMEMBERED = 200  # strings up to this long are redacted once each (they repeat: methods, error texts, names)
 _REMEMBERED_COUNT = 20_000  # ... up to this many of them (a long run's unique URLs would otherwise all be kept)
@@ -232,25 +235,31 @@ class Redactor:
         The copy holds no ``har_secrets``. Network rows (tens of thousands on a long run) are copied
         field by field, not through :func:`copy.deepcopy`."""
         network, secrets = run.network, run.har_secrets
-        run.network, run.har_secrets = [], None
-        try:
-            clone = copy.deepcopy(run)
-        finally:
-            run.network, run.har_secrets = network, secrets
-        for step in clone.steps:
-            for action in step.actions:
-                if action.text:
-                    action.text_length = len(action.text)
-        _walk(clone, self)
-        clone.network = self._entries(network)
+
+        def without_network() -> RunData:
+            run.network, run.har_secrets = [], None
+            try:
+                clone = copy.deepcopy(run)
+            finally:
+                run.network, run.har_secrets = network, secrets
+            for step in clone.steps:
+                for action in step.actions:
+                    if action.text:
+                        action.text_length = len(action.text)
+            _walk(clone, self)
+            return clone
+
+        clone, rows = self._entries(network, without_network)
+        clone.network = rows
         return clone
 
-    def _entries(self, network: list[NetworkEntry]) -> list[NetworkEntry]:
-        """:meth:`_entry` of every row; a long network's second half in a forked child (:mod:`debugkit.forked`), which
-        sends back only what changed in its rows, and the values it replaced (for :attr:`counts`)."""
-        middle = len(network) // 2
+    def _entries(self, network: list[NetworkEntry], before: Callable[[], T]) -> tuple[T, list[NetworkEntry]]:
+        """``before()``, then :meth:`_entry` of every row; a long network's second part in a forked child
+        (:mod:`debugkit.forked`) while this process runs ``before`` and the first part; the child sends back only
+        what changed in its rows, and the values it replaced (for :attr:`counts`)."""
+        middle = len(network) * FIRST_SHARE // 100
         if len(network) < SPLIT_ROWS or not forked.available() or any(entry.raw for entry in network):
-            return [self._entry(entry) for entry in network]
+            return before(), [self._entry(entry) for entry in network]
 
         def second() -> tuple[list[tuple[int, tuple[str | None, ...]]], dict[str, str]]:
             changed = []
@@ -261,7 +270,11 @@ class Redactor:
                     changed.append((position, tuple(clone.__dict__[name] for name in _TEXT_FIELDS)))
             return changed, self.redacted
 
-        first, (changed, redacted) = forked.both(lambda: [self._entry(e) for e in network[:middle]], second)
+        def first() -> tuple[T, list[NetworkEntry]]:
+            done = before()
+            return done, [self._entry(e) for e in network[:middle]]
+
+        (done, first_rows), (changed, redacted) = forked.both(first, second)
         rest = network[middle:]
         for position, values in changed:
             clone = _shallow_copy(network[position])
@@ -269,7 +282,7 @@ class Redactor:
             rest[position - middle] = clone
         for value, kind in redacted.items():
             self.redacted.setdefault(value, kind)
-        return first + rest
+        return done, first_rows + rest
 
     def _entry(self, entry: NetworkEntry) -> NetworkEntry:
         """A redacted copy of one network row (its strings; ``raw``, when kept, as a whole), or the row itself when
@@ -296,6 +309,8 @@ class Redactor:
 
 
 SPLIT_ROWS = 4000  # network rows from which redaction splits them across two processes
+# Of the rows split, the share redacted here (%): this process also redacts the rest of the run meanwhile.
+FIRST_SHARE = 45
 _TEXT_FIELDS = ("url", "method", "error", "noise_reason", "resource_type")  # what _entry redacts of a row
 
 
