@@ -368,11 +368,16 @@ def _output(args: argparse.Namespace, path: Path, *, folder: bool = False) -> Pa
 
 def _open(args: argparse.Namespace, *, locate: Locate, step: str | None = None) -> Triage:
     """The source triaged by the API, redacted unless --no-redact, elements placed as ``locate`` says."""
+    source = _source_path(args)
+    if not args.no_render and locate != "none":
+        # Chromium starts now, on the CPU the interpreter's imports leave idle, rather than once the source is open
+        from debugkit.locate.render import warm_up
+
+        warm_up()
     from debugkit._api import open_triage
 
     return open_triage(
-        _source_path(args), step=step, redact=not args.no_redact, locate=locate, render=not args.no_render,
-        api_key=args.api_key,
+        source, step=step, redact=not args.no_redact, locate=locate, render=not args.no_render, api_key=args.api_key,
     )
 
 
