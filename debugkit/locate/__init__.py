@@ -17,34 +17,70 @@ its DevTools pipe, :mod:`debugkit.locate.cdp`), and the screenshot search the op
 (numpy, OpenCV); without them every element that needed them gets ``method=None`` and the reason.
 """
 
-from debugkit.analysis.triage import Triage
-from debugkit.locate.core import (
-    StepLocator,
-    annotate_step,
-    chosen_ids,
-    find_step,
-    interactable_ids,
-    locate_actions,
-    locate_step,
-    locate_steps,
-    page_url_of,
-    screenshot_set,
-)
-from debugkit.locate.draw import annotate, crop, describe, overlay_items, render_annotated
-from debugkit.locate.model import (
-    EXACT,
-    FRAME_EXACT,
-    FRAME_SCREEN,
-    LEGACY,
-    METHODS,
-    RENDERED,
-    SCREEN,
-    CoveredBy,
-    Location,
-    RenderResult,
-)
-from debugkit.locate.render import Renderer, RenderUnavailable, measure_scrape, shutdown, submit_scrape
-from debugkit.model import RunData, StepData
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from debugkit.analysis.triage import Triage
+    from debugkit.locate.core import (
+        StepLocator,
+        annotate_step,
+        chosen_ids,
+        find_step,
+        interactable_ids,
+        locate_actions,
+        locate_step,
+        locate_steps,
+        page_url_of,
+        screenshot_set,
+    )
+    from debugkit.locate.draw import annotate, crop, describe, overlay_items, render_annotated
+    from debugkit.locate.model import (
+        EXACT,
+        FRAME_EXACT,
+        FRAME_SCREEN,
+        LEGACY,
+        METHODS,
+        RENDERED,
+        SCREEN,
+        CoveredBy,
+        Location,
+        RenderResult,
+    )
+    from debugkit.locate.render import Renderer, RenderUnavailable, measure_scrape, shutdown, submit_scrape
+    from debugkit.model import RunData, StepData
+
+# The names above, imported when first asked for: ``import debugkit.locate.render`` (the CLI starts Chromium with
+# it before anything else is read) then costs the renderer's own imports only, not the placing code's (bs4, the
+# analysis: about 0.1 s).
+_FROM = {
+    "debugkit.locate.core": (
+        "StepLocator annotate_step chosen_ids find_step interactable_ids locate_actions locate_step locate_steps "
+        "page_url_of screenshot_set"
+    ),
+    "debugkit.locate.draw": "annotate crop describe overlay_items render_annotated",
+    "debugkit.locate.model": (
+        "EXACT FRAME_EXACT FRAME_SCREEN LEGACY METHODS RENDERED SCREEN CoveredBy Location RenderResult"
+    ),
+    "debugkit.locate.render": "Renderer RenderUnavailable measure_scrape shutdown submit_scrape",
+}
+_LAZY = {name: module for module, names in _FROM.items() for name in names.split()}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "EXACT",
@@ -104,6 +140,8 @@ def render_ahead(steps: list[StepData]) -> None:
     scrape's render pending, then cached). Screenshots that will be read whatever the render shows (see
     :meth:`StepLocator.prefetch`) start being read by Tesseract too. Steps without a scrape, or whose elements need
     no re-render, cost nothing."""
+    from debugkit.locate.core import StepLocator, chosen_ids
+
     for step in steps:
         locator = StepLocator(step, render=True)
         wanted = chosen_ids(step)
@@ -118,6 +156,8 @@ def locate_triage(triage: Triage, *, render: bool = True, decisive_only: bool = 
 
     ``decisive_only``: just the steps the terminal shows: the decisive action's and the failing action's.
     """
+    from debugkit.locate.core import locate_actions, locate_steps
+
     shown = {id(v.step) for v in (triage.diagnosis.decisive, triage.diagnosis.failing.view) if v is not None}
     views = [v for v in triage.steps if v.actions and not (decisive_only and id(v.step) not in shown)]
     found = locate_steps([view.step for view in views], render=render)  # all steps at once, one browser
