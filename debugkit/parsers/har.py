@@ -743,18 +743,26 @@ def _mark_superseded_requests(entries: list[NetworkEntry]) -> None:
     aborted = [e for e in entries if not e.noise and not e.is_document and e.error and _ABORTED in e.error]
     if not aborted:
         return
-    last_by_endpoint: dict[tuple[str, str], tuple[float, int]] = {}
+    # Only the endpoints of aborted requests matter: the others' places are not worked out (a long run's 30,000).
+    last_by_endpoint: dict[tuple[str, str], tuple[float, int] | None] = {
+        (entry.method, _endpoint(entry.url)): None for entry in aborted
+    }
     last_document: tuple[float, int] | None = None
     for entry in entries:
-        position = _position(entry)
         key = (entry.method, _endpoint(entry.url))
-        if key not in last_by_endpoint or position > last_by_endpoint[key]:
-            last_by_endpoint[key] = position
-        if entry.is_document and (last_document is None or position > last_document):
-            last_document = position
+        if key in last_by_endpoint:
+            position = _position(entry)
+            last = last_by_endpoint[key]
+            if last is None or position > last:
+                last_by_endpoint[key] = position
+        if entry.is_document:
+            position = _position(entry)
+            if last_document is None or position > last_document:
+                last_document = position
     for entry in aborted:
         position = _position(entry)
-        if last_by_endpoint[(entry.method, _endpoint(entry.url))] > position:
+        last = last_by_endpoint[(entry.method, _endpoint(entry.url))]
+        if last is not None and last > position:
             entry.noise = True
             entry.noise_reason = "aborted: superseded by a later request to the same endpoint"
         elif last_document is not None and last_document > position:
