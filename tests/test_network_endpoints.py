@@ -46,6 +46,8 @@ def test_crafted_urls_read_as_urlsplit_reads_them():
         "data:text/html,<b>?x", "blob:https://a/uuid", "about:blank", "", "://a/b", "http://[::1]:8080/x",
         "http://[::1/x", "http://a]/x", " http://a/b", "\x00http://a/b", "http://a/b\tc", "http://a\n/b",
         "http://ä.example/ü", "http://a/b c?d e", "http://user:pw@a:1/b;p?q", "ws://a/b", "http://a?b/c#d/e",
+        "https://a.example/p?token=[REDACTED:0a1b2c3d]&x=1", "https://a.example/[REDACTED:0a1b2c3d]/x#[y]",
+        "https://u:[REDACTED:0a1b2c3d]@a.example/p", "https://[REDACTED:0a1b2c3d]/p",
     ]
     rng = random.Random(12)
     alphabet = "ab:/?#[]@ .%\t\n1+-é"
@@ -72,3 +74,14 @@ def test_urls_urlsplit_refuses_do_not_stop_the_analysis():
     assert prepared.analysis.diagnosis.verdict.cause
     assert network.path_of("http://[::1/x?a=1") == "http://[::1/x"
     assert [request_signature(e) for e in source.run.network[-3:]]
+
+
+def test_a_redacted_url_is_read_without_urlsplit(monkeypatch):
+    """Redaction puts ``[REDACTED:...]`` into queries and paths of a long run's URLs: brackets outside the host do
+    not send them the slow way."""
+    def refuse(url: str) -> None:
+        raise AssertionError(f"urlsplit asked for {url!r}")
+
+    monkeypatch.setattr(network, "urlsplit", refuse)
+    url = "https://shop.example/api/items/[REDACTED:0a1b2c3d]?session_token=[REDACTED:9f8e7d6c]&page=2"
+    assert _quick(url) == ("shop.example", "/api/items/[REDACTED:0a1b2c3d]")
