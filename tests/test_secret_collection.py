@@ -10,9 +10,11 @@ the same values with the same kinds.
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
@@ -23,10 +25,12 @@ from debugkit.redaction import collect_secrets, redact_run
 from debugkit.redaction.collect import (
     JWT,
     MIN_SECRET_LENGTH,
+    SIGNATURE_PARAMS,
     HarSecrets,
     _entry_secrets,
     _url_secrets,
     field_values,
+    secret_name,
     typed_secret_kind,
 )
 from debugkit.redaction.pipeline import har_bytes
@@ -247,3 +251,46 @@ def test_redaction_reads_the_har_again_only_when_its_secrets_were_not_collected(
     run.har_secrets = None  # e.g. a RunData made without load_run
     _, _, again = redact_run(raw, run)
     assert reads and {s.value for s in again} == {s.value for s in found}
+
+
+# --- a URL's query secrets, read without urlsplit -------------------------------------------------------
+
+
+def _url_secrets_by_urlsplit(url: str) -> list[tuple[str, str]]:
+    """The yardstick: ``parse_qsl(urlsplit(url).query)``'s signature and secret parameters."""
+    try:
+        query = urlsplit(url).query
+    except ValueError:
+        return []
+    found = []
+    for name, value in parse_qsl(query, keep_blank_values=False):
+        if SIGNATURE_PARAMS.match(name):
+            found.append((value, "signature"))
+        elif secret_name(name):
+            found.append((value, "query"))
+    return found
+
+
+def test_url_secrets_are_read_as_urlsplit_and_parse_qsl_read_them() -> None:
+    """Every recorded URL, crafted ones (escapes, plus signs, empty and missing values, fragments before and after
+    the query, IPv6 hosts, tabs and line breaks urlsplit drops, non-ASCII) and 20,000 fuzzed ones."""
+    recorded = [
+        entry.url
+        for path in FIXTURES.rglob("*har*")
+        if path.is_file() and path.suffix in ("", ".har", ".json")
+        for entry in parse_har(path.read_bytes()).entries
+    ]
+    crafted = [
+        "https://a.example/p?token=abc%20def&x=1", "https://a.example/p?api%5Fkey=v+w&sig=%3D%3D", "https://a/p?token=",
+        "https://a/p?token", "https://a/p?=token&&token=t1&token=t2", "https://a/p#frag?token=no", "https://a/p?token=x#y",
+        "http://[::1]:8080/p?token=ipv6", "http://[::1/p?token=broken", "https://a/p?to\tken=x\ty", "https://a/p?tok\nen=1",
+        "https://ä.example/p?token=é", "?token=bare", "https://a/p?X-Amz-Signature=abc&X-Amz-Credential=c%2Fd",
+        " https://a/p?session=lead", "https://a/p?session_id=%zz", "https://a/p?password=a+b%2Bc",
+    ]
+    rng = random.Random(3)
+    alphabet = "ab:/?#[]@ =&%+tokenSIG.\t\n2Fé"
+    fuzzed = ["https://a/p?" + "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 24))) for _ in range(10_000)]
+    fuzzed += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 24))) for _ in range(10_000)]
+    assert len(recorded) > 100
+    for url in recorded + crafted + fuzzed:
+        assert list(_url_secrets(url)) == _url_secrets_by_urlsplit(url), repr(url)

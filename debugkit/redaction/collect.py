@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from http.cookies import SimpleCookie
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import orjson
 
@@ -38,6 +38,7 @@ JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}"
 _JWT_AT = re.compile(rb"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}")
 _WORD_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 _JSON_ESCAPES = frozenset(b"bfnrt")
+_NOT_PLAIN_URL = re.compile(r"[\t\r\n\[\]]")  # what urlsplit drops or checks: such URLs go through it
 SIGNATURE_PARAMS = re.compile(r"^(sig|signature|x-amz-signature|x-amz-credential|x-amz-security-token|"
                               r"x-goog-signature|x-goog-credential|sv|se|sp|sr|skoid|sktid|skt|ske|sks|skv|kid)$",
                               re.IGNORECASE)
@@ -301,15 +302,26 @@ def _cookie_values(value: str, is_set_cookie: bool) -> list[str]:
 
 
 def _url_secrets(url: str) -> Iterable[tuple[str, str]]:
-    try:
-        query = urlsplit(url).query
-    except ValueError:
-        return
-    for name, value in parse_qsl(query, keep_blank_values=False):
-        if SIGNATURE_PARAMS.match(name):
-            yield value, "signature"
-        elif secret_name(name):
-            yield value, "query"
+    """The signature and secret parameters of ``url``'s query: what ``parse_qsl(urlsplit(url).query)`` gives, read
+    without them when the URL is plain ASCII with no tab, line break or bracket (a long run has thousands of signed
+    or tokened URLs): urlsplit's query is then the text after the first ``?`` before the first ``#``, and only a name
+    or value holding ``%`` or ``+`` needs decoding."""
+    if url.isascii() and not _NOT_PLAIN_URL.search(url):
+        query = url.split("#", 1)[0].partition("?")[2]
+    else:
+        try:
+            query = urlsplit(url).query
+        except ValueError:
+            return
+    for piece in query.split("&") if query else ():
+        name, equals, value = piece.partition("=")
+        if not equals or not value:  # parse_qsl leaves out a field without "=" or without a value
+            continue
+        if "%" in name or "+" in name:
+            name = unquote(name.replace("+", " "))
+        kind = "signature" if SIGNATURE_PARAMS.match(name) else "query" if secret_name(name) else None
+        if kind is not None:
+            yield (unquote(value.replace("+", " ")) if "%" in value or "+" in value else value), kind
 
 
 def _post_secrets(post: object) -> Iterable[tuple[str, str]]:
