@@ -41,11 +41,23 @@ def trim() -> None:
         _trim(0)
 
 
+_keep = False  # keep_parsed freezes: a CLI command that reads one run and ends (see keep_what_is_read)
+
+
+def keep_what_is_read(on: bool = True) -> None:
+    """Let :func:`keep_parsed` freeze: the CLI turns it on for the commands that read one run and end (``triage``,
+    ``report``, ``bundle``, ``annotate``), never for ``serve`` or ``runs``, whose runs come and go (what is frozen
+    is never swept again: a dropped run's cyclic garbage, a parsed page's tree, would stay)."""
+    global _keep
+    _keep = on
+
+
 def keep_parsed() -> None:
     """The CLI's process: what has been read so far lives until the command ends, so the cyclic collector stops
     sweeping it (:func:`gc.freeze`; a 30,000-request run is half a million objects, swept again at each full
-    collection). Nothing unless :func:`return_freed_memory` ran."""
-    if _trim is not None:
+    collection). Called after the HAR is parsed, after the run is read and after it is redacted. Nothing unless
+    :func:`return_freed_memory` ran and :func:`keep_what_is_read` is on."""
+    if _trim is not None and _keep:
         gc.freeze()
 
 

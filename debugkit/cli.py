@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from debugkit import __version__, forked
+from debugkit import __version__, allocator, forked
 from debugkit.allocator import return_freed_memory
 from debugkit.errors import DebugkitError, UsageError
 
@@ -295,6 +295,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # One run's long HAR parsed (and its rows redacted) in two processes; not for `runs` and `serve`, whose threads
     # work on several runs at once.
     forked.enable(args.command in ("triage", "report", "bundle", "annotate"))
+    allocator.keep_what_is_read(args.command in ("triage", "report", "bundle", "annotate"))
     try:
         if args.command == "triage":
             return _triage(args)
@@ -327,6 +328,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         _close_browser()
         forked.enable(False)  # main() called in-process (tests, a program) leaves no fork switched on
+        allocator.keep_what_is_read(False)  # ... and nothing frozen by what it reads next
     return EXIT_USAGE  # pragma: no cover - argparse requires a command
 
 

@@ -110,6 +110,7 @@ def prepare(
     shown = source.run
     if redact:
         shown, redactor, secrets = redact_run(source.raw, source.run, policy=policy, api_keys=api_keys, salt=salt)
+        allocator.keep_parsed()  # the CLI's process: the run as shown lives until the command ends (see read)
     if render and locate in ("decisive", "shown", "all") and step is None:
         from debugkit.locate import likely_shown, render_ahead
 

@@ -105,23 +105,50 @@ def test_trim_does_nothing_outside_the_cli(monkeypatch: pytest.MonkeyPatch) -> N
 _FROZEN = """
 import gc, sys
 from debugkit import allocator, pipeline
-if sys.argv[1] == "cli":
-    allocator.return_freed_memory()
-pipeline.read("fixtures/real/checkout_500")
-print(gc.get_freeze_count())
+if sys.argv[1] != "api":
+    allocator.return_freed_memory()  # what the CLI does for every command
+if sys.argv[1] == "one run":
+    allocator.keep_what_is_read()  # ... and for triage, report, bundle and annotate
+source = pipeline.read("fixtures/real/checkout_500")
+after_read = gc.get_freeze_count()
+pipeline.prepare(source, render=False)
+print(after_read, gc.get_freeze_count())
 """
 
 
-def test_the_cli_keeps_what_it_read_out_of_the_collectors_sweeps() -> None:
-    """After reading a run, the CLI's process moves its objects out of the cyclic collector's sweeps (they live
-    until the command ends); a program using the Python API keeps its collector as it is."""
+def test_a_one_run_command_keeps_what_it_read_out_of_the_collectors_sweeps() -> None:
+    """After reading a run and after redacting it, a CLI command that reads one run moves its objects out of the
+    cyclic collector's sweeps (they live until the command ends); `serve` and `runs`, whose runs come and go, and a
+    program using the Python API keep their collector as it is."""
     import subprocess
 
     root = Path(__file__).resolve().parent.parent
     frozen = {
-        mode: int(subprocess.run(
+        mode: [int(n) for n in subprocess.run(
             [sys.executable, "-c", _FROZEN, mode], capture_output=True, text=True, check=True, cwd=root
-        ).stdout)
-        for mode in ("cli", "api")
+        ).stdout.split()]
+        for mode in ("one run", "many runs", "api")
     }
-    assert frozen["cli"] > 10_000 and frozen["api"] == 0
+    read, redacted = frozen["one run"]
+    assert read > 10_000 and redacted > read  # the redacted copy frozen too
+    assert frozen["many runs"] == [0, 0] and frozen["api"] == [0, 0]
+
+
+def test_main_keeps_what_is_read_only_for_the_one_run_commands(monkeypatch: pytest.MonkeyPatch) -> None:
+    from debugkit import cli
+
+    seen: list[tuple[str, bool]] = []
+    for command in ("triage", "report", "bundle", "annotate", "runs", "serve"):
+        def record(args, command: str = command) -> int:  # noqa: ANN001 - argparse's namespace
+            seen.append((command, allocator._keep))
+            return 0
+
+        monkeypatch.setattr(cli, f"_{command}", record)
+    monkeypatch.setattr(cli, "return_freed_memory", lambda: True)
+    commands = (["triage", "x"], ["report", "x"], ["bundle", "x", "-o", "b.zip"],
+                ["annotate", "x", "--step", "1", "-o", "out"], ["runs", "x"], ["serve", "--out", "o"])
+    for argv in commands:
+        cli.main(argv)
+    assert dict(seen) == {"triage": True, "report": True, "bundle": True, "annotate": True, "runs": False,
+                          "serve": False}
+    assert allocator._keep is False  # switched off again when main returns
