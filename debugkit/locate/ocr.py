@@ -4,7 +4,7 @@ Used where text is the only handle on an element (``debugkit.locate.screen``). T
 run directly (``$DEBUGKIT_TESSERACT`` or the one on ``PATH``), one thread (``OMP_THREAD_LIMIT=1``: with
 OpenMP on two cores it is five times slower), on the image with its polarity evened out (``|grey - local
 background|``, so white text on a dark button reads like dark text on white). Nothing here raises: without
-Tesseract, or on a failure, :func:`read_words` returns None and :func:`unavailable_reason` says why.
+Tesseract, or on a failure, :func:`encode` or :func:`read_png` returns None and :func:`unavailable_reason` says why.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ MIN_CONTRAST = 40.0  # grey levels: inside a box, smaller differences from its f
 @dataclass
 class Word:
     text: str
-    box: tuple[int, int, int, int]  # x, y, w, h in the image given to read_words
+    box: tuple[int, int, int, int]  # x, y, w, h in the image given to encode
     line: tuple[int, int, int]  # (block, paragraph, line): words of one line share it
     confidence: float
 
@@ -94,18 +94,11 @@ def _clear_corners(diff: Any) -> None:
     diff[-radius:, -radius:][outside[::-1, ::-1]] = 0
 
 
-def read_words(grey: Any, *, prepared: bool = False) -> list[Word] | None:
-    """The words Tesseract reads on a greyscale image (uint8 numpy array); None when it cannot run.
-
-    ``prepared``: the image already shows dark text on white (:func:`even_widgets`); else
-    :func:`even_polarity` is applied first."""
-    png = encode(grey, prepared=prepared)
-    return read_png(png) if png is not None else None
-
-
 def encode(grey: Any, *, prepared: bool = False) -> bytes | None:
-    """The PNG :func:`read_png` hands Tesseract (``prepared`` as for :func:`read_words`); None when there is nothing
-    to read or no Tesseract to read it. The image work of a read, apart from its wait for Tesseract."""
+    """The PNG :func:`read_png` hands Tesseract, of a greyscale image (uint8 numpy array); None when there is nothing
+    to read or no Tesseract to read it. ``prepared``: the image already shows dark text on white
+    (:func:`even_widgets`); else :func:`even_polarity` is applied first. The image work of a read, apart from its wait
+    for Tesseract (:mod:`debugkit.locate.onscreen` does it on the thread that asks, or on a reader thread)."""
     import cv2
 
     if tesseract_path() is None or grey.size == 0:
